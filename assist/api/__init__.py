@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI). Only this package imports FastAPI."""

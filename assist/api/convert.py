@@ -1,0 +1,62 @@
+"""Pipeline results → wire models."""
+
+from __future__ import annotations
+
+from assist.classify.understand import Understanding
+from assist.pipeline import FaqResult, SuggestResult
+from assist.rank import Source
+from assist.schemas import (
+    EscalationOut, FaqResponse, HandoffOut, IntentOut, ReasonOut, RelatedOut, SentimentOut,
+    SourceOut, SuggestionOut, SuggestResponse,
+)
+
+
+def _understanding(u: Understanding | None) -> tuple[IntentOut | None, SentimentOut | None, EscalationOut | None]:
+    if u is None:
+        return None, None, None
+    e = u.escalation
+    return (
+        IntentOut(id=u.intent.intent, phase=u.intent.phase, confidence=round(u.intent.confidence, 4),
+                  alternatives=[{"id": i, "confidence": round(p, 4)} for i, p in u.intent.alternatives]),
+        SentimentOut(label=u.sentiment.label,  # type: ignore[arg-type]
+                     probabilities={k: round(v, 4) for k, v in u.sentiment.probabilities.items()},
+                     intensity=round(u.sentiment.intensity, 3)),
+        EscalationOut(decision=e.decision, probability=e.probability,  # type: ignore[arg-type]
+                      reasons=[ReasonOut(code=r.code, evidence=r.evidence, span=r.span, detail=r.detail) for r in e.reasons],
+                      route=e.route, priority=e.priority, sla_deadline=e.sla_deadline, sla_rule=e.sla_rule),  # type: ignore[arg-type]
+    )
+
+
+def _source(s: Source) -> SourceOut:
+    return SourceOut(id=s.id, kind=s.kind, title=s.title, file=s.file)
+
+
+def suggest_response(result: SuggestResult, *, request_id: str, versions: dict[str, str]) -> SuggestResponse:
+    intent, sentiment, escalation = _understanding(result.understanding)
+    return SuggestResponse(
+        request_id=request_id, intent=intent, sentiment=sentiment, escalation=escalation,
+        suggestions=[
+            SuggestionOut(rank=i, text=s.text, kind=s.kind, entry_id=s.entry_id, intent=s.intent,
+                          confidence=s.confidence, score=s.score, ready=s.ready,
+                          missing_variables=s.missing_variables, sources=[_source(x) for x in s.sources])
+            for i, s in enumerate(result.suggestions, 1)
+        ],
+        entities=result.entities, versions=versions, timings_ms=result.timings_ms,
+    )
+
+
+def faq_response(result: FaqResult, *, request_id: str, versions: dict[str, str]) -> FaqResponse:
+    intent, sentiment, escalation = _understanding(result.understanding)
+    d = result.decision
+    return FaqResponse(
+        request_id=request_id, answered=d.answered,
+        answer=d.hit.entry.answer if d.answered and d.hit else None,
+        confidence=round(d.confidence, 4),
+        source=_source(result.sources[0]) if d.answered and result.sources else None,
+        handoff=HandoffOut(reason=d.handoff_reason, message=d.handoff_message)  # type: ignore[arg-type]
+        if d.handoff_reason and d.handoff_message else None,
+        intent=intent, sentiment=sentiment, escalation=escalation,
+        related=[RelatedOut(entry_id=h.entry.id, question=h.entry.title, confidence=round(h.similarity, 4))
+                 for h in result.related],
+        versions=versions,
+    )

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from assist.errors import NotReady
+from assist.pipeline import AssistPipeline
+
+
+def get_pipeline(request: Request) -> AssistPipeline:
+    pipeline = getattr(request.app.state, "pipeline", None)
+    if pipeline is None:
+        raise NotReady("models and knowledge are still loading")
+    return pipeline  # type: ignore[no-any-return]
+
+
+def get_request_id(request: Request) -> str:
+    return str(request.state.request_id)
+
+
+PipelineDep = Annotated[AssistPipeline, Depends(get_pipeline)]
+RequestIdDep = Annotated[str, Depends(get_request_id)]

@@ -1,0 +1,1 @@
+"""Classifiers: intent (with phase), sentiment (with intensity) and escalation risk."""

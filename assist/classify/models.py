@@ -1,0 +1,197 @@
+"""The three trained models and their folders (manifest.json, model card, skops files)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import skops.io as sio
+from sklearn.linear_model import Ridge
+
+from assist.artifacts import read_manifest
+from assist.classify.signals import SIGNALS, RiskLexicon, Signal
+from assist.classify.text import TextClassifier, _load_skops, classifier_text
+from assist.errors import ArtifactError
+from assist.types import INTENT_PHASES
+
+SENTIMENTS = ("negative", "neutral", "positive")
+DECISIONS = ("none", "watch", "escalate")
+
+
+def _check_folder(folder: Path, name: str) -> dict:  # type: ignore[type-arg]
+    if not Path(folder).is_dir():
+        raise ArtifactError(f"no {name} model at {folder}; train it with `assist train {name}`")
+    manifest = read_manifest(folder)
+    if manifest.get("name") != name:
+        raise ArtifactError(f"{folder} holds a '{manifest.get('name')}' model, expected '{name}'")
+    return manifest
+
+
+# --- intent -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IntentPrediction:
+    intent: str
+    phase: str
+    confidence: float
+    alternatives: list[tuple[str, float]]
+
+
+class IntentModel:
+    """Which of the 22 intents a message expresses; the phase follows from the intent."""
+
+    def __init__(self, *, classifier: TextClassifier):
+        self.classifier = classifier
+
+    def predict(self, text: str, embedding: np.ndarray | None) -> IntentPrediction:
+        emb = None if embedding is None else embedding.reshape(1, -1)
+        proba = self.classifier.predict_proba([text], emb)[0]
+        order = np.argsort(-proba)
+        classes = self.classifier.classes_
+        best = classes[order[0]]
+        return IntentPrediction(
+            intent=best, phase=INTENT_PHASES[best], confidence=float(proba[order[0]]),
+            alternatives=[(classes[i], float(proba[i])) for i in order[1:3]],
+        )
+
+    version = ""
+
+    @classmethod
+    def load(cls, folder: Path) -> "IntentModel":
+        manifest = _check_folder(folder, "intent")
+        self = cls(classifier=TextClassifier.load(folder))
+        self.version = manifest["version"]
+        return self
+
+
+# --- sentiment ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SentimentPrediction:
+    label: str
+    probabilities: dict[str, float]
+    intensity: float  # 0 calm … 1 furious / very urgent
+
+
+class SentimentModel:
+    """Negative / neutral / positive, plus a regressor for how angry or urgent (intensity)."""
+
+    def __init__(self, *, classifier: TextClassifier, intensity: Ridge | None = None):
+        self.classifier = classifier
+        self.intensity = intensity
+
+    def fit_intensity(self, texts: list[str], targets: np.ndarray) -> None:
+        assert self.classifier.vectorizer_ is not None
+        X = self.classifier.vectorizer_.transform([classifier_text(t) for t in texts])
+        self.intensity = Ridge(alpha=1.0).fit(X, targets)
+
+    def predict_many(self, texts: list[str]) -> list[SentimentPrediction]:
+        if not texts:
+            return []
+        proba = self.classifier.predict_proba(texts)
+        classes = self.classifier.classes_
+        if self.intensity is not None:
+            assert self.classifier.vectorizer_ is not None
+            X = self.classifier.vectorizer_.transform([classifier_text(t) for t in texts])
+            raw = self.intensity.predict(X)
+        else:
+            raw = proba[:, classes.index("negative")]
+        out = []
+        for p, r in zip(proba, raw):
+            probs = {c: float(v) for c, v in zip(classes, p)}
+            out.append(SentimentPrediction(label=max(probs, key=probs.__getitem__), probabilities=probs,
+                                           intensity=float(np.clip(r, 0.0, 1.0))))
+        return out
+
+    def save(self, folder: Path) -> None:
+        self.classifier.save(folder)
+        if self.intensity is not None:
+            sio.dump(self.intensity, Path(folder) / "intensity.skops")
+
+    version = ""
+
+    @classmethod
+    def load(cls, folder: Path) -> "SentimentModel":
+        manifest = _check_folder(folder, "sentiment")
+        ridge_path = Path(folder) / "intensity.skops"
+        self = cls(classifier=TextClassifier.load(folder),
+                   intensity=_load_skops(ridge_path) if ridge_path.exists() else None)
+        self.version = manifest["version"]
+        return self
+
+
+# --- escalation ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Turn:
+    """What escalation features are computed from: a customer message and its analysis."""
+
+    text: str
+    signals: list[Signal]
+    sentiment: SentimentPrediction
+    embedding: np.ndarray
+
+
+def escalation_features(turn: Turn, history: list[Turn]) -> np.ndarray:
+    """Dense features: risk signals now and before, repetition, mood and its trend."""
+    now = {s.signal for s in turn.signals}
+    before = {s.signal for h in history for s in h.signals}
+    repeat = max((float(turn.embedding @ h.embedding) for h in history), default=0.0)
+    neg_now = turn.sentiment.probabilities.get("negative", 0.0)
+    neg_hist = [h.sentiment.probabilities.get("negative", 0.0) for h in history]
+    trend = neg_now - float(np.mean(neg_hist)) if neg_hist else 0.0
+    exclaims = min(turn.text.count("!") + turn.text.count("！") + turn.text.count("?？"), 3) / 3
+    return np.array(
+        [1.0 if s in now else 0.0 for s in SIGNALS]
+        + [1.0 if s in before else 0.0 for s in SIGNALS]
+        + [repeat, 1.0 if repeat >= 0.8 else 0.0, neg_now, turn.sentiment.intensity, trend,
+           max(neg_hist, default=0.0), min(len(history), 5) / 5, exclaims],
+        dtype=np.float64,
+    )
+
+
+class EscalationModel:
+    """p(none / watch / escalate) from the message text (char n-grams) and the dense features."""
+
+    def __init__(self, *, classifier: TextClassifier, escalate_threshold: float = 0.5,
+                 watch_threshold: float = 0.5):
+        self.classifier = classifier
+        self.escalate_threshold = escalate_threshold
+        self.watch_threshold = watch_threshold
+
+    def probabilities(self, turn: Turn, history: list[Turn]) -> dict[str, float]:
+        feats = escalation_features(turn, history).reshape(1, -1)
+        proba = self.classifier.predict_proba([turn.text], feats)[0]
+        return {c: float(p) for c, p in zip(self.classifier.classes_, proba)}
+
+    def decide(self, probs: dict[str, float]) -> str:
+        if probs.get("escalate", 0.0) >= self.escalate_threshold:
+            return "escalate"
+        if probs.get("escalate", 0.0) + probs.get("watch", 0.0) >= self.watch_threshold:
+            return "watch"
+        return "none"
+
+    def save(self, folder: Path) -> None:
+        self.classifier.save(folder)
+        (Path(folder) / "thresholds.json").write_text(json.dumps(
+            {"escalate": self.escalate_threshold, "watch": self.watch_threshold}), encoding="utf-8")
+
+    version = ""
+
+    @classmethod
+    def load(cls, folder: Path) -> "EscalationModel":
+        manifest = _check_folder(folder, "escalation")
+        t = json.loads((Path(folder) / "thresholds.json").read_text(encoding="utf-8"))
+        self = cls(classifier=TextClassifier.load(folder), escalate_threshold=t["escalate"],
+                   watch_threshold=t["watch"])
+        self.version = manifest["version"]
+        return self
+
+
+def build_turns(texts: list[str], lexicon: RiskLexicon, sentiment: SentimentModel,
+                embeddings: np.ndarray) -> list[Turn]:
+    sents = sentiment.predict_many(texts)
+    return [Turn(text=t, signals=lexicon.find(t), sentiment=s, embedding=e)
+            for t, s, e in zip(texts, sents, embeddings)]

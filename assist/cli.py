@@ -1,0 +1,179 @@
+"""The `assist` command line. User errors exit 1 with a message, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from assist.config import Settings, get_settings
+from assist.errors import AssistError
+from assist.privacy import configure_logging
+
+
+def _settings(knowledge: Path | None) -> Settings:
+    settings = get_settings()
+    if knowledge is not None:
+        settings = settings.model_copy(update={"paths": settings.paths.model_copy(update={"knowledge_dir": knowledge})})
+    return settings
+
+
+knowledge_option = click.option("--knowledge", type=click.Path(path_type=Path), default=None,
+                                help="knowledge folder (default: ASSIST_PATHS__KNOWLEDGE_DIR or ./knowledge)")
+
+
+@click.group()
+@click.option("--log-level", default="WARNING", show_default=True)
+def main(log_level: str) -> None:
+    """Xiaoer (店小二): FAQ and agent-assist for Chinese e-commerce customer service."""
+    configure_logging(log_level.upper())
+
+
+@main.group()
+def kb() -> None:
+    """Check the knowledge base."""
+
+
+@kb.command("validate")
+@knowledge_option
+def kb_validate(knowledge: Path | None) -> None:
+    """List every error as file:id: message; exit 1 if there is any."""
+    from assist.knowledge import load_knowledge
+
+    root = _settings(knowledge).paths.knowledge_dir
+    kb_, errors = load_knowledge(root)
+    for e in errors:
+        click.echo(e)
+    if errors:
+        raise click.ClickException(f"{len(errors)} error(s) in {root}")
+    assert kb_ is not None
+    click.echo(f"ok: {len(kb_.faqs)} FAQs ({sum(len(f.paraphrases) + 1 for f in kb_.faqs.values())} phrasings), "
+               f"{len(kb_.products)} products, {len(kb_.rules)} rules, {len(kb_.scripts)} scripts; "
+               f"kb_version {kb_.version}")
+
+
+@main.group()
+def index() -> None:
+    """Build the retrieval index."""
+
+
+@index.command("build")
+@knowledge_option
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="default: models/index/<kb_version>")
+def index_build(knowledge: Path | None, out: Path | None) -> None:
+    """Tokenize and embed every phrasing, then save BM25 + faiss with a manifest."""
+    from tqdm import tqdm
+
+    from assist.knowledge import require_knowledge
+    from assist.normalize import TextNormalizer
+    from assist.pipeline import new_index
+    from assist.retrieval.encoder import SentenceTransformerEncoder
+
+    settings = _settings(knowledge)
+    try:
+        kb_ = require_knowledge(settings.paths.knowledge_dir)
+        normalizer = TextNormalizer(synonyms=kb_.synonyms, user_words=kb_.lexicon_words())
+        encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+        encoder.warm_up()
+        idx = new_index(settings, normalizer, encoder)
+        entries = kb_.entries()
+        idx.build(entries, kb_version=kb_.version,
+                  progress=lambda rows: tqdm(rows, desc="indexing phrasings", unit="row", file=sys.stderr))
+        target = out or settings.paths.index_dir / kb_.version
+        idx.save(target)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"index {kb_.version}: {len(entries)} entries, {len(idx.rows_)} rows -> {target}")
+
+
+@main.command()
+@click.option("--host", default=None, help="default: ASSIST_HOST or 127.0.0.1")
+@click.option("--port", type=int, default=None, help="default: ASSIST_PORT or 8000")
+@click.option("--workers", type=int, default=1, show_default=True)
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Run the HTTP API (docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("assist.api.main:app", host=host or settings.host, port=port or settings.port,
+                workers=workers, log_level="warning")
+
+
+@main.command()
+@click.argument("text")
+@knowledge_option
+@click.option("--top-k", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print the /v1/suggest response as JSON")
+def ask(text: str, knowledge: Path | None, top_k: int, as_json: bool) -> None:
+    """Ask as a customer would; prints what the agent sidebar would show."""
+    from assist.api.convert import suggest_response
+    from assist.pipeline import AssistPipeline
+
+    try:
+        pipeline = AssistPipeline.load(_settings(knowledge))
+        result = pipeline.suggest(text, history=[], order={}, top_k=top_k)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    resp = suggest_response(result, request_id="cli", versions=pipeline.versions)
+    if as_json:
+        click.echo(json.dumps(resp.model_dump(), ensure_ascii=False, indent=2))
+        return
+    if resp.intent and resp.sentiment and resp.escalation:
+        e = resp.escalation
+        click.echo(f"intent: {resp.intent.id} ({resp.intent.phase}, {resp.intent.confidence:.2f})   "
+                   f"sentiment: {resp.sentiment.label} (intensity {resp.sentiment.intensity:.2f})   "
+                   f"escalation: {e.decision} p={e.probability:.2f}"
+                   + (f" route={e.route} {e.priority}" if e.route else ""))
+        for r in e.reasons:
+            click.echo(f"  reason: {r.code} «{r.evidence}» {r.detail}")
+    for s in resp.suggestions:
+        click.echo(f"{s.rank}. [{s.kind}:{s.entry_id}] confidence {s.confidence:.2f}"
+                   + ("" if s.ready else f" (fill: {', '.join(s.missing_variables)})"))
+        click.echo(f"   {s.text}")
+    if not resp.suggestions:
+        click.echo("no suggestion above the confidence threshold")
+
+
+def _training(module: str):  # type: ignore[no-untyped-def]
+    """train/evaluate live in training/, which needs the [train] extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"training.{module}")
+    except ImportError as e:
+        raise click.ClickException(f"{e}; install the training extra: pip install -e '.[train]'") from e
+
+
+@main.command()
+@click.argument("model", type=click.Choice(["intent", "sentiment", "escalation"]))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="default: models/<model>")
+def train(model: str, out: Path | None) -> None:
+    """Train a classifier on training/data (train split) and write it with its report."""
+    mod = _training("classifiers")
+    settings = get_settings()
+    try:
+        report = mod.train(model, settings=settings, out=out)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(report)
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["intent", "sentiment", "escalation", "retrieval"]))
+def evaluate(what: str) -> None:
+    """Evaluate the model in service on the test split; prints a table, writes training/reports/."""
+    settings = get_settings()
+    try:
+        if what == "retrieval":
+            report = _training("eval_retrieval").run(settings=settings)
+        else:
+            report = _training("classifiers").evaluate(what, settings=settings)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(report)
+
+
+if __name__ == "__main__":
+    main()

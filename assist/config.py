@@ -1,0 +1,71 @@
+"""One settings object, read from ASSIST_* environment variables (nested with "__")."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Paths(BaseModel):
+    knowledge_dir: Path = ROOT / "knowledge"
+    models_dir: Path = ROOT / "models"
+    # Built indexes live under here, one folder per kb_version.
+    index_dir: Path = ROOT / "models" / "index"
+    feedback_log: Path = ROOT / "var" / "feedback.jsonl"
+
+
+class Retrieval(BaseModel):
+    candidates: int = Field(default=50, ge=1, le=1000, description="hits kept from each retriever")
+    rrf_k: int = Field(default=60, ge=1)
+    bm25_weight: float = Field(default=1.0, ge=0)
+    dense_weight: float = Field(default=1.0, ge=0)
+
+
+class Policy(BaseModel):
+    # Widget answers only when the best match is at least this confident.
+    answer_threshold: float = Field(default=0.80, ge=0, le=1)
+    # Suggestions under this confidence are not shown to the agent.
+    suggest_threshold: float = Field(default=0.30, ge=0, le=1)
+    # Ranking bonus for entries whose intent equals the predicted one.
+    intent_boost: float = Field(default=0.15, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Policy":
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError("suggest_threshold must not exceed answer_threshold")
+        return self
+
+
+class Models(BaseModel):
+    embedding: str = "embedding"  # folder under models_dir, or an absolute path
+    intent: str = "intent"
+    sentiment: str = "sentiment"
+    escalation: str = "escalation"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSIST_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_message_chars: int = Field(default=2000, ge=1)
+    paths: Paths = Paths()
+    retrieval: Retrieval = Retrieval()
+    policy: Policy = Policy()
+    models: Models = Models()
+
+    def model_path(self, name: str) -> Path:
+        p = Path(name)
+        return p if p.is_absolute() else self.paths.models_dir / p
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,43 @@
+"""One exception root, so the API and CLI can turn every failure into a clear message."""
+
+from __future__ import annotations
+
+
+class AssistError(Exception):
+    """Root of every error Xiaoer raises on purpose."""
+
+    code = "assist_error"
+
+
+class InvalidInput(AssistError):
+    code = "invalid_input"
+
+
+class EmptyAfterNormalization(InvalidInput):
+    code = "empty_after_normalization"
+
+
+class KnowledgeValidationError(AssistError):
+    """The knowledge base has errors; `errors` lists each as `file:id: message`."""
+
+    code = "knowledge_invalid"
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} knowledge error(s):\n" + "\n".join(errors))
+
+
+class ArtifactError(AssistError):
+    code = "artifact_error"
+
+
+class Incompatible(ArtifactError):
+    code = "artifact_incompatible"
+
+
+class ChecksumMismatch(ArtifactError):
+    code = "artifact_checksum_mismatch"
+
+
+class NotReady(AssistError):
+    code = "not_ready"

@@ -1,0 +1,160 @@
+"""AssistPipeline: the only place that knows the stage order.
+
+request → normalize → classify → retrieve → rank → policy → response
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist.classify.models import EscalationModel, IntentModel, SentimentModel
+from assist.classify.signals import RiskLexicon
+from assist.classify.understand import Understander, Understanding
+from assist.config import Settings
+from assist.errors import ArtifactError, EmptyAfterNormalization, Incompatible
+from assist.knowledge import KnowledgeBase, require_knowledge
+from assist.normalize import TextNormalizer, extract_entities
+from assist.policy import WidgetDecision, widget_decision
+from assist.rank import Source, Suggestion, rank, sources_for
+from assist.retrieval.encoder import SentenceTransformerEncoder
+from assist.retrieval.index import HybridIndex
+from assist.types import Entry, Hit
+
+log = logging.getLogger(__name__)
+
+SUGGEST_KINDS = ("faq", "product", "script", "rule")
+FAQ_KINDS = ("faq",)
+
+
+@dataclass
+class SuggestResult:
+    understanding: Understanding | None
+    suggestions: list[Suggestion]
+    entities: dict[str, list[str]]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class FaqResult:
+    understanding: Understanding | None
+    decision: WidgetDecision
+    related: list[Hit]
+    sources: list[Source]  # of the answer given (or of the closest entry on handoff)
+
+
+class AssistPipeline:
+    def __init__(self, *, settings: Settings, kb: KnowledgeBase, normalizer: TextNormalizer,
+                 index: HybridIndex, understander: Understander | None):
+        self.settings = settings
+        self.kb = kb
+        self.normalizer = normalizer
+        self.index = index
+        self.understander = understander
+        self.scripts_by_intent: dict[str, list[Entry]] = defaultdict(list)
+        for e in index.entries_:
+            if e.kind == "script" and e.intent:
+                self.scripts_by_intent[e.intent].append(e)
+
+    @classmethod
+    def load(cls, settings: Settings, *, with_classifiers: bool = True) -> "AssistPipeline":
+        """Load knowledge, encoder, index (saved one if it matches, else built) and models."""
+        kb = require_knowledge(settings.paths.knowledge_dir)
+        normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
+        normalizer.warm_up()
+        encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+        encoder.warm_up()
+        index = new_index(settings, normalizer, encoder)
+        saved = settings.paths.index_dir / kb.version
+        try:
+            index.load(saved, kb.entries(), kb_version=kb.version)
+            log.info("loaded index %s", saved)
+        except (ArtifactError, Incompatible, FileNotFoundError, KeyError) as e:
+            log.info("building index in memory (%s)", e)
+            index.build(kb.entries(), kb_version=kb.version)
+        understander = load_understander(settings, kb, encoder) if with_classifiers else None
+        return cls(settings=settings, kb=kb, normalizer=normalizer, index=index, understander=understander)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        out = {"knowledge": self.kb.version, "embedding": self.index.encoder.version}
+        if self.understander is not None:
+            out.update(self.understander.versions)
+        return out
+
+    def _check(self, text: str) -> str:
+        canonical = self.normalizer.canonical(text)
+        if not any(ch.isalnum() for ch in canonical):
+            raise EmptyAfterNormalization("message has no words or digits after normalization")
+        return canonical
+
+    def _understand(self, text: str, history: list[str], embedding: Any) -> Understanding | None:
+        if self.understander is None:
+            return None
+        return self.understander.understand(text, history, embedding=embedding)
+
+    def suggest(self, message: str, *, history: list[str], order: dict[str, Any], top_k: int) -> SuggestResult:
+        canonical = self._check(message)
+        t0 = time.perf_counter()
+        embedding = self.index.encoder.encode([canonical])[0]
+        t1 = time.perf_counter()
+        understanding = self._understand(message, history, embedding)
+        t2 = time.perf_counter()
+        hits = self.index.search(message, top_k=max(top_k * 2, 10), kinds=SUGGEST_KINDS, query_vec=embedding)
+        t3 = time.perf_counter()
+        entities = extract_entities(message)
+        values = self._fill_values(order, entities)
+        intent = understanding.intent if understanding else None
+        suggestions = rank(
+            hits, kb=self.kb, scripts_by_intent=self.scripts_by_intent,
+            intent=intent.intent if intent else None, intent_confidence=intent.confidence if intent else 0.0,
+            intent_boost=self.settings.policy.intent_boost, values=values, top_k=top_k,
+        )
+        suggestions = [s for s in suggestions if s.confidence >= self.settings.policy.suggest_threshold]
+        t4 = time.perf_counter()
+        timings = {"encode": t1 - t0, "classify": t2 - t1, "retrieve": t3 - t2, "rank": t4 - t3}
+        return SuggestResult(understanding=understanding, suggestions=suggestions, entities=entities,
+                             timings_ms={k: round(v * 1000, 3) for k, v in timings.items()})
+
+    def faq(self, question: str, *, history: list[str], top_k: int) -> FaqResult:
+        canonical = self._check(question)
+        embedding = self.index.encoder.encode([canonical])[0]
+        understanding = self._understand(question, history, embedding)
+        hits = self.index.search(question, top_k=top_k, kinds=FAQ_KINDS, query_vec=embedding)
+        decision = widget_decision(hits, understanding, answer_threshold=self.settings.policy.answer_threshold)
+        sources = sources_for(decision.hit.entry, self.kb) if decision.hit else []
+        return FaqResult(understanding=understanding, decision=decision, related=hits, sources=sources)
+
+    def _fill_values(self, order: dict[str, Any], entities: dict[str, list[str]]) -> dict[str, Any]:
+        shop = self.kb.shop
+        values: dict[str, Any] = {"shop_name": shop.name, "agent_name": shop.agent_name}
+        if entities["order_ids"]:
+            values["order_id"] = entities["order_ids"][0]
+        if entities["tracking_nos"]:
+            values["tracking_no"] = entities["tracking_nos"][0]
+        sku = order.get("sku") or (entities["skus"][0] if entities["skus"] else None)
+        if sku and sku in self.kb.products:
+            values.update(sku=sku, product_title=self.kb.products[sku].title)
+        values.update({k: v for k, v in order.items() if v not in (None, "")})
+        return values
+
+
+def new_index(settings: Settings, normalizer: TextNormalizer, encoder: SentenceTransformerEncoder) -> HybridIndex:
+    r = settings.retrieval
+    return HybridIndex(normalizer=normalizer, encoder=encoder, rrf_k=r.rrf_k, bm25_weight=r.bm25_weight,
+                       dense_weight=r.dense_weight, candidates=r.candidates)
+
+
+def load_understander(settings: Settings, kb: KnowledgeBase, encoder: SentenceTransformerEncoder) -> Understander:
+    m = settings.models
+    lexicon_path = settings.paths.knowledge_dir / "lexicon" / "risk_terms.tsv"
+    return Understander(
+        intent=IntentModel.load(settings.model_path(m.intent)),
+        sentiment=SentimentModel.load(settings.model_path(m.sentiment)),
+        escalation=EscalationModel.load(settings.model_path(m.escalation)),
+        lexicon=RiskLexicon.from_file(lexicon_path) if lexicon_path.exists() else RiskLexicon(terms={}),
+        encoder=encoder, kb=kb,
+    )

@@ -1,0 +1,63 @@
+"""Sentence encoders. The default is our distilled static embedding (models/embedding)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from assist.errors import ArtifactError
+
+
+class Encoder(Protocol):
+    version: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model loaded from a local folder, never from a hub."""
+
+    def __init__(self, *, path: Path):
+        self.path = Path(path)
+        self.model_ = None
+        self.version = ""
+        self.dim = 0
+
+    def warm_up(self) -> None:
+        if self.model_ is not None:
+            return
+        if not (self.path / "modules.json").exists():
+            raise ArtifactError(
+                f"no sentence-transformers model at {self.path} (expected modules.json); "
+                "build it with `python training/distill_embedding.py`"
+            )
+        from sentence_transformers import SentenceTransformer  # heavy: import on first use
+
+        self.model_ = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        self.dim = int(self.model_.get_sentence_embedding_dimension() or 0)
+        self.version = _folder_digest(self.path)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        assert self.model_ is not None
+        vecs = self.model_.encode(
+            list(texts), batch_size=256, convert_to_numpy=True, normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+def _folder_digest(path: Path) -> str:
+    """Content hash of a model folder: indexes built with another model are refused."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".json", ".safetensors", ".txt"}):
+        h.update(f.relative_to(path).as_posix().encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:12]

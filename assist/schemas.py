@@ -1,0 +1,154 @@
+"""Wire models for the HTTP API: strict on the way in (unknown fields are refused)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_MESSAGE_CHARS = 2000
+MAX_HISTORY_TURNS = 50
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be blank")
+    return v
+
+
+class HistoryTurn(_In):
+    role: Literal["customer", "agent"]
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+
+
+class OrderContext(_In):
+    """What the agent's workbench knows about the order in question (all optional)."""
+
+    order_id: str | None = Field(default=None, pattern=r"^[0-9A-Za-z-]{4,40}$")
+    status: Literal["unpaid", "paid", "shipped", "delivered", "completed", "refunding", "closed"] | None = None
+    sku: str | None = Field(default=None, max_length=40)
+    product_title: str | None = Field(default=None, max_length=200)
+    courier: str | None = Field(default=None, max_length=40)
+    tracking_no: str | None = Field(default=None, max_length=40)
+    ship_date: str | None = Field(default=None, max_length=40)
+    customer_name: str | None = Field(default=None, max_length=40)
+    amount: str | None = Field(default=None, max_length=20)
+    refund_days: str | None = Field(default=None, max_length=10)
+
+
+class SuggestRequest(_In):
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the customer's latest message")
+    history: list[HistoryTurn] = Field(default=[], max_length=MAX_HISTORY_TURNS, description="earlier turns, oldest first")
+    order: OrderContext | None = None
+    top_k: int = Field(default=3, ge=1, le=10)
+
+    _blank = field_validator("message")(_not_blank)
+
+
+class FaqRequest(_In):
+    question: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    history: list[str] = Field(default=[], max_length=MAX_HISTORY_TURNS, description="the shopper's earlier messages")
+    top_k: int = Field(default=3, ge=1, le=10)
+
+    _blank = field_validator("question")(_not_blank)
+
+
+class IntentOut(BaseModel):
+    id: str
+    phase: str
+    confidence: float
+    alternatives: list[dict[str, float | str]]
+
+
+class SentimentOut(BaseModel):
+    label: Literal["negative", "neutral", "positive"]
+    probabilities: dict[str, float]
+    intensity: float
+
+
+class ReasonOut(BaseModel):
+    code: str
+    evidence: str
+    span: tuple[int, int] | None
+    detail: str
+
+
+class EscalationOut(BaseModel):
+    decision: Literal["none", "watch", "escalate"]
+    probability: float
+    reasons: list[ReasonOut]
+    route: Literal["after_sales", "complaint_team", "supervisor", "safety_legal"] | None
+    priority: str | None
+    sla_deadline: str | None
+    sla_rule: str | None
+
+
+class SourceOut(BaseModel):
+    id: str
+    kind: str
+    title: str
+    file: str
+
+
+class SuggestionOut(BaseModel):
+    rank: int
+    text: str
+    kind: str
+    entry_id: str
+    intent: str | None
+    confidence: float
+    score: float
+    ready: bool
+    missing_variables: list[str]
+    sources: list[SourceOut]
+
+
+class SuggestResponse(BaseModel):
+    request_id: str
+    intent: IntentOut | None
+    sentiment: SentimentOut | None
+    escalation: EscalationOut | None
+    suggestions: list[SuggestionOut]
+    entities: dict[str, list[str]]
+    versions: dict[str, str]
+    timings_ms: dict[str, float]
+
+
+class RelatedOut(BaseModel):
+    entry_id: str
+    question: str
+    confidence: float
+
+
+class HandoffOut(BaseModel):
+    reason: Literal["escalation", "human_requested", "low_confidence", "no_match"]
+    message: str
+
+
+class FaqResponse(BaseModel):
+    request_id: str
+    answered: bool
+    answer: str | None
+    confidence: float
+    source: SourceOut | None
+    handoff: HandoffOut | None
+    intent: IntentOut | None
+    sentiment: SentimentOut | None
+    escalation: EscalationOut | None
+    related: list[RelatedOut]
+    versions: dict[str, str]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, object]] = []
+    request_id: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
