@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assist.errors import KnowledgeValidationError
-from assist.types import INTENTS, Entry
+from assist.types import INTENTS, RISK_SIGNALS, Entry
 
 ID_RE = r"^[a-z0-9][a-z0-9-]*$"
 SKU_PATTERN = r"^(AP|HA)-\d{4}$"
@@ -115,6 +115,7 @@ class KnowledgeBase:
     faqs: dict[str, Faq] = field(default_factory=dict)
     scripts: dict[str, Script] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)
+    risk_terms: dict[str, str] = field(default_factory=dict)  # term -> risk signal
     sources: dict[str, str] = field(default_factory=dict)  # id -> file it came from
     version: str = ""
 
@@ -296,6 +297,23 @@ def load_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[str]]:
                 errors.append(f"lexicon/synonyms.tsv:line {n}: '{parts[0].strip()}' listed twice")
             else:
                 kb.synonyms[parts[0].strip()] = parts[1].strip()
+
+    risk = root / "lexicon" / "risk_terms.tsv"
+    if risk.exists():
+        files.append(risk)
+        for n, line in enumerate(risk.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = [p.strip() for p in line.split("\t")]
+            where = f"lexicon/risk_terms.tsv:line {n}"
+            if len(parts) != 2 or not all(parts):
+                errors.append(f"{where}: expected 'term<TAB>signal'")
+            elif parts[1] not in RISK_SIGNALS:
+                errors.append(f"{where}: unknown signal '{parts[1]}' (valid: {', '.join(RISK_SIGNALS)})")
+            elif parts[0] in kb.risk_terms:
+                errors.append(f"{where}: '{parts[0]}' listed twice")
+            else:
+                kb.risk_terms[parts[0]] = parts[1]
 
     errors.extend(_cross_check(kb))
     if not kb.faqs:

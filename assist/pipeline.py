@@ -26,7 +26,8 @@ from assist.types import Entry, Hit
 
 log = logging.getLogger(__name__)
 
-SUGGEST_KINDS = ("faq", "product", "script", "rule")
+# Rules are not sent to customers; they reach the agent as sources cited by FAQ entries.
+SUGGEST_KINDS = ("faq", "product", "script")
 FAQ_KINDS = ("faq",)
 
 
@@ -75,7 +76,7 @@ class AssistPipeline:
         except (ArtifactError, Incompatible, FileNotFoundError, KeyError) as e:
             log.info("building index in memory (%s)", e)
             index.build(kb.entries(), kb_version=kb.version)
-        understander = load_understander(settings, kb, encoder) if with_classifiers else None
+        understander = load_understander(settings, kb, normalizer, encoder) if with_classifiers else None
         return cls(settings=settings, kb=kb, normalizer=normalizer, index=index, understander=understander)
 
     @property
@@ -148,13 +149,13 @@ def new_index(settings: Settings, normalizer: TextNormalizer, encoder: SentenceT
                        dense_weight=r.dense_weight, candidates=r.candidates)
 
 
-def load_understander(settings: Settings, kb: KnowledgeBase, encoder: SentenceTransformerEncoder) -> Understander:
+def load_understander(settings: Settings, kb: KnowledgeBase, normalizer: TextNormalizer,
+                      encoder: SentenceTransformerEncoder) -> Understander:
     m = settings.models
-    lexicon_path = settings.paths.knowledge_dir / "lexicon" / "risk_terms.tsv"
     return Understander(
-        intent=IntentModel.load(settings.model_path(m.intent)),
+        intent=IntentModel.load(settings.model_path(m.intent), embedding_version=encoder.version),
         sentiment=SentimentModel.load(settings.model_path(m.sentiment)),
-        escalation=EscalationModel.load(settings.model_path(m.escalation)),
-        lexicon=RiskLexicon.from_file(lexicon_path) if lexicon_path.exists() else RiskLexicon(terms={}),
-        encoder=encoder, kb=kb,
+        escalation=EscalationModel.load(settings.model_path(m.escalation), embedding_version=encoder.version),
+        lexicon=RiskLexicon(terms=kb.risk_terms),
+        normalizer=normalizer, encoder=encoder, kb=kb,
     )

@@ -19,6 +19,10 @@ INTENT_PHASES: dict[str, str] = {
 }
 INTENTS: tuple[str, ...] = tuple(INTENT_PHASES)
 
+# Kinds of risky wording listed in knowledge/lexicon/risk_terms.tsv.
+RISK_SIGNALS: tuple[str, ...] = ("complaint_threat", "legal_threat", "safety", "counterfeit", "profanity",
+                                 "human_request", "supervisor_request")
+
 
 @dataclass(frozen=True)
 class Entry:

@@ -13,19 +13,23 @@ from sklearn.linear_model import Ridge
 from assist.artifacts import read_manifest
 from assist.classify.signals import SIGNALS, RiskLexicon, Signal
 from assist.classify.text import TextClassifier, _load_skops, classifier_text
-from assist.errors import ArtifactError
+from assist.errors import ArtifactError, Incompatible
 from assist.types import INTENT_PHASES
 
 SENTIMENTS = ("negative", "neutral", "positive")
 DECISIONS = ("none", "watch", "escalate")
 
 
-def _check_folder(folder: Path, name: str) -> dict:  # type: ignore[type-arg]
+def _check_folder(folder: Path, name: str, embedding_version: str | None = None) -> dict:  # type: ignore[type-arg]
     if not Path(folder).is_dir():
         raise ArtifactError(f"no {name} model at {folder}; train it with `assist train {name}`")
     manifest = read_manifest(folder)
     if manifest.get("name") != name:
         raise ArtifactError(f"{folder} holds a '{manifest.get('name')}' model, expected '{name}'")
+    trained_with = manifest.get("embedding_version")
+    if embedding_version is not None and trained_with and trained_with != embedding_version:
+        raise Incompatible(f"{folder} was trained with embedding {trained_with}, the service has "
+                           f"{embedding_version}; retrain it with `assist train {name}`")
     return manifest
 
 
@@ -59,8 +63,8 @@ class IntentModel:
     version = ""
 
     @classmethod
-    def load(cls, folder: Path) -> "IntentModel":
-        manifest = _check_folder(folder, "intent")
+    def load(cls, folder: Path, *, embedding_version: str | None = None) -> "IntentModel":
+        manifest = _check_folder(folder, "intent", embedding_version)
         self = cls(classifier=TextClassifier.load(folder))
         self.version = manifest["version"]
         return self
@@ -135,7 +139,9 @@ class Turn:
 
 
 def escalation_features(turn: Turn, history: list[Turn]) -> np.ndarray:
-    """Dense features: risk signals now and before, repetition, mood and its trend."""
+    """Dense features: risk signals now and before, repetition, mood and its trend.
+    Intensity is left out on purpose: its regressor is fitted on the escalation data itself,
+    so on training rows it would be an in-sample (leaked) feature."""
     now = {s.signal for s in turn.signals}
     before = {s.signal for h in history for s in h.signals}
     repeat = max((float(turn.embedding @ h.embedding) for h in history), default=0.0)
@@ -146,7 +152,7 @@ def escalation_features(turn: Turn, history: list[Turn]) -> np.ndarray:
     return np.array(
         [1.0 if s in now else 0.0 for s in SIGNALS]
         + [1.0 if s in before else 0.0 for s in SIGNALS]
-        + [repeat, 1.0 if repeat >= 0.8 else 0.0, neg_now, turn.sentiment.intensity, trend,
+        + [repeat, 1.0 if repeat >= 0.8 else 0.0, neg_now, trend,
            max(neg_hist, default=0.0), min(len(history), 5) / 5, exclaims],
         dtype=np.float64,
     )
@@ -166,8 +172,10 @@ class EscalationModel:
         proba = self.classifier.predict_proba([turn.text], feats)[0]
         return {c: float(p) for c, p in zip(self.classifier.classes_, proba)}
 
-    def decide(self, probs: dict[str, float]) -> str:
-        if probs.get("escalate", 0.0) >= self.escalate_threshold:
+    def decide(self, probs: dict[str, float], *, hard_signal: bool = False) -> str:
+        """hard_signal: the message itself threatens, reports harm or insults, in a negative
+        mood; such a message escalates whatever the model's probability."""
+        if hard_signal or probs.get("escalate", 0.0) >= self.escalate_threshold:
             return "escalate"
         if probs.get("escalate", 0.0) + probs.get("watch", 0.0) >= self.watch_threshold:
             return "watch"
@@ -181,13 +189,22 @@ class EscalationModel:
     version = ""
 
     @classmethod
-    def load(cls, folder: Path) -> "EscalationModel":
-        manifest = _check_folder(folder, "escalation")
+    def load(cls, folder: Path, *, embedding_version: str | None = None) -> "EscalationModel":
+        manifest = _check_folder(folder, "escalation", embedding_version)
         t = json.loads((Path(folder) / "thresholds.json").read_text(encoding="utf-8"))
         self = cls(classifier=TextClassifier.load(folder), escalate_threshold=t["escalate"],
                    watch_threshold=t["watch"])
         self.version = manifest["version"]
         return self
+
+
+HARD_SIGNALS = frozenset({"safety", "legal_threat", "complaint_threat", "counterfeit", "profanity",
+                          "supervisor_request"})
+
+
+def has_hard_signal(turn: Turn) -> bool:
+    return turn.sentiment.probabilities.get("negative", 0.0) >= 0.5 and any(
+        s.signal in HARD_SIGNALS for s in turn.signals)
 
 
 def build_turns(texts: list[str], lexicon: RiskLexicon, sentiment: SentimentModel,

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from assist.normalize import normalize_text
-
-SIGNALS = ("complaint_threat", "legal_threat", "safety", "counterfeit", "profanity",
-           "human_request", "supervisor_request")
+from assist.types import RISK_SIGNALS as SIGNALS
 
 
 @dataclass(frozen=True)
@@ -32,15 +29,6 @@ class RiskLexicon:
             esc = re.escape(t)
             parts.append(rf"(?<![a-z0-9]){esc}(?![a-z0-9])" if t.isascii() else esc)
         self._re = re.compile("|".join(parts)) if parts else None
-
-    @classmethod
-    def from_file(cls, path: Path) -> "RiskLexicon":
-        terms: dict[str, str] = {}
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.startswith("#"):
-                term, signal = line.split("\t")
-                terms[term.strip()] = signal.strip()
-        return cls(terms=terms)
 
     def find(self, text: str) -> list[Signal]:
         if self._re is None:

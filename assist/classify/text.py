@@ -41,8 +41,9 @@ def classifier_text(text: str) -> str:
 
 class TextClassifier:
     def __init__(self, *, ngram_max: int = 3, C: float = 10.0, embedding_weight: float = 0.0,
-                 class_weight: str | None = "balanced"):
+                 class_weight: str | None = "balanced", max_features: int = 60000):
         self.ngram_max = ngram_max
+        self.max_features = max_features
         self.C = C
         self.embedding_weight = embedding_weight
         self.class_weight = class_weight
@@ -51,7 +52,7 @@ class TextClassifier:
 
     def get_params(self) -> dict[str, object]:
         return {"ngram_max": self.ngram_max, "C": self.C, "embedding_weight": self.embedding_weight,
-                "class_weight": self.class_weight}
+                "class_weight": self.class_weight, "max_features": self.max_features}
 
     @property
     def classes_(self) -> list[str]:
@@ -71,8 +72,11 @@ class TextClassifier:
     def fit(self, texts: list[str], labels: list[str], embeddings: np.ndarray | None = None,
             sample_weight: np.ndarray | None = None) -> "TextClassifier":
         self.vectorizer_ = TfidfVectorizer(analyzer="char", ngram_range=(1, self.ngram_max),
-                                           sublinear_tf=True, min_df=1)
+                                           sublinear_tf=True, max_features=self.max_features)
         self.vectorizer_.fit([classifier_text(t) for t in texts])
+        # The n-grams cut by max_features are kept only for introspection and would make the
+        # saved model hundreds of MB (scikit-learn's docs say it is safe to drop).
+        self.vectorizer_.stop_words_ = None
         X = self._features(texts, embeddings)
         self.model_ = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight)
         self.model_.fit(X, labels, sample_weight=sample_weight)

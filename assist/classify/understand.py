@@ -11,10 +11,11 @@ import numpy as np
 
 from assist.classify.models import (
     EscalationModel, IntentModel, IntentPrediction, SentimentModel, SentimentPrediction, Turn,
-    build_turns,
+    build_turns, has_hard_signal,
 )
 from assist.classify.signals import RiskLexicon
 from assist.knowledge import KnowledgeBase
+from assist.normalize import TextNormalizer
 from assist.privacy import mask_pii
 from assist.retrieval.encoder import Encoder
 
@@ -72,11 +73,12 @@ def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
 
 class Understander:
     def __init__(self, *, intent: IntentModel, sentiment: SentimentModel, escalation: EscalationModel,
-                 lexicon: RiskLexicon, encoder: Encoder, kb: KnowledgeBase):
+                 lexicon: RiskLexicon, normalizer: TextNormalizer, encoder: Encoder, kb: KnowledgeBase):
         self.intent = intent
         self.sentiment = sentiment
         self.escalation = escalation
         self.lexicon = lexicon
+        self.normalizer = normalizer
         self.encoder = encoder
         self.kb = kb
 
@@ -88,15 +90,17 @@ class Understander:
     def understand(self, text: str, history: list[str], *, embedding: np.ndarray | None = None,
                    now: dt.datetime | None = None) -> Understanding:
         history = history[-MAX_HISTORY:]
+        # Models were trained on embeddings of the canonical text, so embed the same here.
         if embedding is None:
-            embedding = self.encoder.encode([text])[0]
-        hist_vecs = self.encoder.encode(history) if history else np.zeros((0, embedding.shape[0]), np.float32)
+            embedding = self.encoder.encode([self.normalizer.canonical(text)])[0]
+        hist_vecs = (self.encoder.encode([self.normalizer.canonical(h) for h in history]) if history
+                     else np.zeros((0, embedding.shape[0]), np.float32))
         turns = build_turns([text, *history], self.lexicon, self.sentiment,
                             np.vstack([embedding.reshape(1, -1), hist_vecs]))
         turn, past = turns[0], turns[1:]
         intent = self.intent.predict(text, embedding)
         probs = self.escalation.probabilities(turn, past)
-        decision = self.escalation.decide(probs)
+        decision = self.escalation.decide(probs, hard_signal=has_hard_signal(turn))
         reasons = self._reasons(turn, past, intent) if decision != "none" else []
         route = self._route(reasons) if decision != "none" else None
         priority = PRIORITY[route] if route else None

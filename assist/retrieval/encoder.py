@@ -41,7 +41,7 @@ class SentenceTransformerEncoder:
         from sentence_transformers import SentenceTransformer  # heavy: import on first use
 
         self.model_ = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        self.dim = int(self.model_.get_sentence_embedding_dimension() or 0)
+        self.dim = int(self.model_.get_embedding_dimension() or 0)
         self.version = _folder_digest(self.path)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -51,7 +51,9 @@ class SentenceTransformerEncoder:
             list(texts), batch_size=256, convert_to_numpy=True, normalize_embeddings=True,
             show_progress_bar=False,
         )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        # A text with no known token (emoji only) pools to 0/0: make it the zero vector, which
+        # is similar to nothing, instead of NaN, which would poison every score it touches.
+        return np.ascontiguousarray(np.nan_to_num(vecs, nan=0.0, posinf=0.0, neginf=0.0), dtype=np.float32)
 
 
 def _folder_digest(path: Path) -> str:

@@ -87,21 +87,24 @@ class HybridIndex:
         for weight, ranking in ((self.bm25_weight, lexical), (self.dense_weight, dense)):
             for rank, e in enumerate(ranking, 1):
                 fused[e] = fused.get(e, 0.0) + weight / (self.rrf_k + rank)
-        # Stable order: fused score, then entry id, so equal scores never flip between runs.
-        order = sorted(fused, key=lambda e: (-fused[e], self.entries_[e].id))[:top_k]
+        best = {e: self._closest_row(e, query_vec) for e in fused}
+        # Equal fused scores (ranks 1+2 vs 2+1 are common) are broken by cosine, then by id,
+        # so the order is meaningful and never flips between runs.
+        order = sorted(fused, key=lambda e: (-round(fused[e], 9), -best[e][1], self.entries_[e].id))[:top_k]
         lex_rank = {e: r for r, e in enumerate(lexical, 1)}
         dense_rank = {e: r for r, e in enumerate(dense, 1)}
-        hits = []
-        for e in order:
-            start, stop = self._rows_of(e)
-            sims = self.vectors_[start:stop] @ query_vec
-            best = int(np.argmax(sims))
-            hits.append(Hit(
-                entry=self.entries_[e], score=round(fused[e], 6),
-                similarity=float(np.clip(sims[best], 0.0, 1.0)), matched=self.rows_[start + best],
-                lexical_rank=lex_rank.get(e), dense_rank=dense_rank.get(e),
-            ))
-        return hits
+        return [
+            Hit(entry=self.entries_[e], score=round(fused[e], 6),
+                similarity=float(np.clip(best[e][1], 0.0, 1.0)), matched=self.rows_[best[e][0]],
+                lexical_rank=lex_rank.get(e), dense_rank=dense_rank.get(e))
+            for e in order
+        ]
+
+    def _closest_row(self, e: int, query_vec: np.ndarray) -> tuple[int, float]:
+        start, stop = self._rows_of(e)
+        sims = self.vectors_[start:stop] @ query_vec
+        i = int(np.argmax(sims))
+        return start + i, float(sims[i])
 
     def _rows_of(self, e: int) -> tuple[int, int]:
         start = int(self.entry_start_[e])

@@ -1,0 +1,85 @@
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from assist.cli import main
+from assist.config import ROOT
+from assist.knowledge import load_knowledge
+
+
+def _edit_faq(kb: Path, fn) -> None:
+    path = kb / "faq" / "faq.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fn(doc["faqs"])
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+
+
+def test_bundled_demo_knowledge_is_valid_and_big_enough():
+    kb, errors = load_knowledge(ROOT / "knowledge")
+    assert errors == []
+    assert len(kb.faqs) >= 200 and len(kb.products) >= 40
+    assert all(len(f.paraphrases) >= 4 for f in kb.faqs.values())
+    phases = {f.intent for f in kb.faqs.values()}
+    assert {"return_exchange", "logistics_status", "size_advice"} <= phases
+    scenes = {s.scene for s in kb.scripts.values()}
+    assert {"welcome", "bargaining", "urge_payment", "address_confirm", "shipping_delay",
+            "wrong_missing_apology", "quality_complaint", "refund_progress", "closing"} <= scenes
+
+
+def test_every_error_is_reported_with_file_and_id(kb_copy):
+    def break_it(faqs):
+        faqs[0]["intent"] = "teleport"
+        faqs[1]["rule_ids"] = ["rule-missing"]
+        faqs[2]["paraphrases"] = faqs[2]["paraphrases"][:2]
+        faqs[3]["id"] = faqs[4]["id"]
+    _edit_faq(kb_copy, break_it)
+    (kb_copy / "scripts" / "scripts.yaml").write_text(
+        "version: 1\nscripts:\n  - id: script-x\n    scene: welcome\n    intent: greeting\n"
+        "    template: 亲，订单{order_id}已发出\n    variables: [tracking_no]\n", encoding="utf-8")
+    kb, errors = load_knowledge(kb_copy)
+    assert kb is None
+    text = "\n".join(errors)
+    assert "faq/faq.yaml:faq-return-shipping-fee: unknown intent 'teleport'" in text
+    assert "faq/faq.yaml:faq-7day-return: rule_ids names unknown rule 'rule-missing'" in text
+    assert "faq/faq.yaml:faq-refund-time: paraphrases" in text
+    assert "duplicate id" in text
+    assert "scripts/scripts.yaml:script-x: placeholder {order_id} is not declared in variables" in text
+    assert "scripts/scripts.yaml:script-x: variable 'tracking_no' is declared but not used" in text
+
+
+def test_phrasing_shared_by_two_entries_is_an_error(kb_copy):
+    _edit_faq(kb_copy, lambda faqs: faqs[1]["paraphrases"].append(faqs[0]["question"]))
+    _, errors = load_knowledge(kb_copy)
+    assert any("also belongs to faq-return-shipping-fee" in e for e in errors)
+
+
+def test_broken_yaml_and_json_are_reported_not_raised(kb_copy):
+    (kb_copy / "rules" / "bad.yaml").write_text("version: 1\nrules: [\n", encoding="utf-8")
+    (kb_copy / "products" / "items.jsonl").open("a", encoding="utf-8").write("{not json}\n")
+    _, errors = load_knowledge(kb_copy)
+    assert any(e.startswith("rules/bad.yaml:-: cannot parse YAML") for e in errors)
+    assert any(e.startswith("products/items.jsonl:line 5: invalid JSON") for e in errors)
+
+
+def test_cli_validate_exits_nonzero_and_lists_errors(kb_copy):
+    _edit_faq(kb_copy, lambda faqs: faqs[0].update(intent="teleport"))
+    result = CliRunner().invoke(main, ["kb", "validate", "--knowledge", str(kb_copy)])
+    assert result.exit_code == 1
+    assert "faq/faq.yaml:faq-return-shipping-fee: unknown intent 'teleport'" in result.output
+    ok = CliRunner().invoke(main, ["kb", "validate", "--knowledge", str(ROOT / "tests" / "data" / "kb")])
+    assert ok.exit_code == 0 and ok.output.startswith("ok: 12 FAQs")
+
+
+def test_kb_version_changes_with_content(kb_copy):
+    before, _ = load_knowledge(kb_copy)
+    _edit_faq(kb_copy, lambda faqs: faqs[0].update(answer="亲，新的答案内容哦"))
+    after, _ = load_knowledge(kb_copy)
+    assert before.version != after.version
+
+
+def test_risk_terms_with_unknown_signal_are_reported(kb_copy):
+    with (kb_copy / "lexicon" / "risk_terms.tsv").open("a", encoding="utf-8") as f:
+        f.write("气炸了\trage\n")
+    _, errors = load_knowledge(kb_copy)
+    assert any("risk_terms.tsv:line" in e and "unknown signal 'rage'" in e for e in errors)

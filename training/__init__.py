@@ -1,0 +1,1 @@
+"""Offline training and evaluation. Imports assist; assist never imports this at import time."""

