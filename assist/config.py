@@ -22,8 +22,12 @@ class Paths(BaseModel):
 class Retrieval(BaseModel):
     candidates: int = Field(default=50, ge=1, le=1000, description="hits kept from each retriever")
     rrf_k: int = Field(default=60, ge=1)
-    bm25_weight: float = Field(default=1.0, ge=0)
+    # Tuned on a dev hold-out of FAQ phrasings (python -m training.eval_retrieval --tune).
+    bm25_weight: float = Field(default=1.5, ge=0)
     dense_weight: float = Field(default=1.0, ge=0)
+    # One query searches a few thousand vectors: threads only add start-up cost, and on busy
+    # cores OpenMP spinning made a search 50x slower (measured in training/eval_qmatch.py).
+    faiss_threads: int = Field(default=1, ge=1)
 
 
 class Policy(BaseModel):

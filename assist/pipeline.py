@@ -63,6 +63,9 @@ class AssistPipeline:
     @classmethod
     def load(cls, settings: Settings, *, with_classifiers: bool = True) -> "AssistPipeline":
         """Load knowledge, encoder, index (saved one if it matches, else built) and models."""
+        import faiss
+
+        faiss.omp_set_num_threads(settings.retrieval.faiss_threads)  # process-wide, so set here
         kb = require_knowledge(settings.paths.knowledge_dir)
         normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
         normalizer.warm_up()

@@ -1,7 +1,8 @@
 """The shared text classifier: char n-gram TF-IDF (+ sentence embedding) → logistic regression.
 
-Saved with skops (no pickle) plus JSON; loading accepts only the scikit-learn types listed
-in TRUSTED, so a tampered file cannot run code.
+Saved without pickle: the vocabulary as JSON, idf as .npy, the linear model with skops;
+loading accepts only the scikit-learn types listed in TRUSTED, so a tampered file cannot
+run code.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from assist.errors import ArtifactError, Incompatible
 from assist.normalize import LONG_NUMBER_RE, SKU_RE, TRACKING_RE, normalize_text
 
 TRUSTED = [
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.linear_model._ridge.Ridge",
     "numpy.float64", "numpy.int64", "numpy.dtype", "builtins.slice",
@@ -71,12 +70,8 @@ class TextClassifier:
 
     def fit(self, texts: list[str], labels: list[str], embeddings: np.ndarray | None = None,
             sample_weight: np.ndarray | None = None) -> "TextClassifier":
-        self.vectorizer_ = TfidfVectorizer(analyzer="char", ngram_range=(1, self.ngram_max),
-                                           sublinear_tf=True, max_features=self.max_features)
+        self.vectorizer_ = self._vectorizer()
         self.vectorizer_.fit([classifier_text(t) for t in texts])
-        # The n-grams cut by max_features are kept only for introspection and would make the
-        # saved model hundreds of MB (scikit-learn's docs say it is safe to drop).
-        self.vectorizer_.stop_words_ = None
         X = self._features(texts, embeddings)
         self.model_ = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight)
         self.model_.fit(X, labels, sample_weight=sample_weight)
@@ -93,7 +88,12 @@ class TextClassifier:
 
     def save(self, folder: Path) -> None:
         self._check_fitted()
-        sio.dump(self.vectorizer_, Path(folder) / "vectorizer.skops")
+        assert self.vectorizer_ is not None
+        # The vocabulary goes to JSON and idf to .npy: skops writes a 100k-entry dict at ~700
+        # bytes an entry, and both of these are plain data anyway.
+        vocab = {k: int(v) for k, v in self.vectorizer_.vocabulary_.items()}
+        (Path(folder) / "vocabulary.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        np.save(Path(folder) / "idf.npy", self.vectorizer_.idf_, allow_pickle=False)
         sio.dump(self.model_, Path(folder) / "model.skops")
         (Path(folder) / "params.json").write_text(json.dumps(self.get_params()), encoding="utf-8")
 
@@ -101,9 +101,15 @@ class TextClassifier:
     def load(cls, folder: Path) -> "TextClassifier":
         params = json.loads((Path(folder) / "params.json").read_text(encoding="utf-8"))
         self = cls(**params)
-        self.vectorizer_ = _load_skops(Path(folder) / "vectorizer.skops")
+        vocab = json.loads((Path(folder) / "vocabulary.json").read_text(encoding="utf-8"))
+        self.vectorizer_ = self._vectorizer(vocabulary=vocab)
+        self.vectorizer_.idf_ = np.load(Path(folder) / "idf.npy", allow_pickle=False)
         self.model_ = _load_skops(Path(folder) / "model.skops")
         return self
+
+    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+        return TfidfVectorizer(analyzer="char", ngram_range=(1, self.ngram_max), sublinear_tf=True,
+                               max_features=None if vocabulary else self.max_features, vocabulary=vocabulary)
 
 
 def _load_skops(path: Path):  # type: ignore[no-untyped-def]
