@@ -28,6 +28,9 @@ class Retrieval(BaseModel):
     # One query searches a few thousand vectors: threads only add start-up cost, and on busy
     # cores OpenMP spinning made a search 50x slower (measured in training/eval_qmatch.py).
     faiss_threads: int = Field(default=1, ge=1)
+    # Exact dense search below this many phrasings, HNSW above (see retrieval/dense.py).
+    hnsw_min_rows: int = Field(default=20000, ge=1)
+    hnsw_ef_search: int = Field(default=128, ge=1, le=4096)
 
 
 class Policy(BaseModel):

@@ -149,7 +149,8 @@ class AssistPipeline:
 def new_index(settings: Settings, normalizer: TextNormalizer, encoder: SentenceTransformerEncoder) -> HybridIndex:
     r = settings.retrieval
     return HybridIndex(normalizer=normalizer, encoder=encoder, rrf_k=r.rrf_k, bm25_weight=r.bm25_weight,
-                       dense_weight=r.dense_weight, candidates=r.candidates)
+                       dense_weight=r.dense_weight, candidates=r.candidates, hnsw_min_rows=r.hnsw_min_rows,
+                       hnsw_ef_search=r.hnsw_ef_search)
 
 
 def load_understander(settings: Settings, kb: KnowledgeBase, normalizer: TextNormalizer,

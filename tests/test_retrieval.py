@@ -63,3 +63,39 @@ def test_any_text_gives_a_valid_ranking(pipeline, text, top_k):
     assert len(hits) <= top_k
     assert np.all(np.diff([h.score for h in hits]) <= 0)
     assert {h.entry.id for h in hits} <= _ids(pipeline)
+
+
+def test_fast_static_encoding_equals_sentence_transformers(pipeline):
+    import numpy as np
+
+    encoder = pipeline.index.encoder
+    texts = ["退货运费谁出", "亲 ＸＬ码还有货吗", "😂😂", "", "订单2026110100203040500 怎么还没发货", "a"]
+    got = encoder.encode(texts)
+    want = encoder.model_.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+    # sentence-transformers returns the fp16 model's vectors in fp16; ours are the same
+    # means kept in fp32, so they agree to fp16 precision.
+    want = np.nan_to_num(want.astype(np.float32), nan=0.0)
+    assert got.shape == want.shape and got.dtype == np.float32
+    for g, w in zip(got, want):
+        if np.linalg.norm(w) == 0:
+            assert np.linalg.norm(g) == 0
+        else:
+            assert float(g @ w) / np.linalg.norm(w) > 0.999 and abs(np.linalg.norm(g) - 1) < 1e-5
+
+
+def test_large_knowledge_bases_use_hnsw_and_keep_the_contract(pipeline, tmp_path):
+    """Above hnsw_min_rows the dense side is an HNSW graph; on this small KB it must find
+    what exact search finds, and survive save/load as HNSW."""
+    from assist.retrieval.index import HybridIndex
+
+    idx = pipeline.index
+    hnsw = HybridIndex(normalizer=idx.normalizer, encoder=idx.encoder, rrf_k=idx.rrf_k,
+                       bm25_weight=idx.bm25_weight, dense_weight=idx.dense_weight,
+                       candidates=idx.candidates, hnsw_min_rows=1).build(idx.entries_, kb_version="x")
+    assert hnsw.dense_.kind == "hnsw" and idx.dense_.kind == "flat"
+    for q in ["衣服不合适想退货 运费谁出", "能開發票嗎", "空气炸锅"]:
+        assert [h.entry.id for h in hnsw.search(q, top_k=3)] == [h.entry.id for h in idx.search(q, top_k=3)]
+    hnsw.save(tmp_path / "h")
+    loaded = HybridIndex(normalizer=idx.normalizer, encoder=idx.encoder, hnsw_ef_search=64).load(
+        tmp_path / "h", idx.entries_, kb_version="x")
+    assert loaded.dense_.kind == "hnsw" and loaded.dense_.index_.hnsw.efSearch == 64

@@ -87,3 +87,22 @@ def test_repeated_issue_in_history_is_a_reason(pipeline):
 def test_ordinary_question_needs_no_one(pipeline):
     e = understand(pipeline, "请问羽绒服可以机洗吗").escalation
     assert e.decision == "none" and e.reasons == [] and e.route is None
+
+
+@pytest.mark.parametrize("model", ["intent", "sentiment", "escalation"])
+def test_fast_scoring_equals_scikit_learn(pipeline, model):
+    """The request path scores with the models' coefficients directly; it must give what
+    scikit-learn's own transform + predict_proba give."""
+    import numpy as np
+
+    from assist.classify.text import classifier_text
+
+    clf = getattr(pipeline.understander, model).classifier
+    texts = ["亲 XL码还有货吗？？", "订单2026110100203040500 怎么还没发货😡", "你好", "ＡＢＣ 退貨 退款", "@@"]
+    want_X = clf.vectorizer_.transform([classifier_text(t) for t in texts])
+    assert abs(clf.tfidf(texts) - want_X).max() < 1e-12
+    extra = clf.model_.coef_.shape[1] - want_X.shape[1]
+    dense = np.random.default_rng(0).random((len(texts), extra)) if extra else None
+    want = clf.model_.predict_proba(clf._features(texts, dense / clf.embedding_weight if extra else None))
+    got = clf.predict_proba(texts, dense / clf.embedding_weight if extra else None)
+    assert np.allclose(got, want, atol=1e-12) and np.allclose(got.sum(axis=1), 1)

@@ -12,7 +12,7 @@ from sklearn.linear_model import Ridge
 
 from assist.artifacts import read_manifest
 from assist.classify.signals import SIGNALS, RiskLexicon, Signal
-from assist.classify.text import TextClassifier, _load_skops, classifier_text
+from assist.classify.text import TextClassifier, _load_skops
 from assist.errors import ArtifactError, Incompatible
 from assist.types import INTENT_PHASES
 
@@ -87,9 +87,7 @@ class SentimentModel:
         self.intensity = intensity
 
     def fit_intensity(self, texts: list[str], targets: np.ndarray) -> None:
-        assert self.classifier.vectorizer_ is not None
-        X = self.classifier.vectorizer_.transform([classifier_text(t) for t in texts])
-        self.intensity = Ridge(alpha=1.0).fit(X, targets)
+        self.intensity = Ridge(alpha=1.0).fit(self.classifier.tfidf(texts), targets)
 
     def predict_many(self, texts: list[str]) -> list[SentimentPrediction]:
         if not texts:
@@ -97,9 +95,8 @@ class SentimentModel:
         proba = self.classifier.predict_proba(texts)
         classes = self.classifier.classes_
         if self.intensity is not None:
-            assert self.classifier.vectorizer_ is not None
-            X = self.classifier.vectorizer_.transform([classifier_text(t) for t in texts])
-            raw = self.intensity.predict(X)
+            # Ridge.predict as arithmetic, for the same reason as TextClassifier.tfidf()
+            raw = np.asarray(self.classifier.tfidf(texts) @ self.intensity.coef_).ravel() + self.intensity.intercept_
         else:
             raw = proba[:, classes.index("negative")]
         out = []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,7 @@ class TextClassifier:
         self.class_weight = class_weight
         self.vectorizer_: TfidfVectorizer | None = None
         self.model_: LogisticRegression | None = None
+        self._analyzer: Callable[[str], list[str]] | None = None
 
     def get_params(self) -> dict[str, object]:
         return {"ngram_max": self.ngram_max, "C": self.C, "embedding_weight": self.embedding_weight,
@@ -59,9 +62,29 @@ class TextClassifier:
         assert self.model_ is not None
         return [str(c) for c in self.model_.classes_]
 
-    def _features(self, texts: list[str], embeddings: np.ndarray | None) -> sp.csr_matrix:
+    def tfidf(self, texts: list[str]) -> sp.csr_matrix:
+        """The fitted vectorizer's TF-IDF rows (sublinear tf, idf, l2), computed directly: for
+        one short message scikit-learn's input validation costs ~10x the arithmetic, and this
+        runs on every request. tests/test_understanding.py checks it equals transform()."""
         assert self.vectorizer_ is not None
-        X = self.vectorizer_.transform([classifier_text(t) for t in texts])
+        if self._analyzer is None:
+            self._analyzer = self.vectorizer_.build_analyzer()
+        vocab, idf = self.vectorizer_.vocabulary_, self.vectorizer_.idf_
+        indptr, indices, data = [0], [], []
+        for text in texts:
+            counts = Counter(j for g in self._analyzer(classifier_text(text)) if (j := vocab.get(g)) is not None)
+            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[cols]
+            norm = float(np.sqrt(vals @ vals))
+            indices.append(cols)
+            data.append(vals / norm if norm > 0 else vals)
+            indptr.append(indptr[-1] + len(cols))
+        return sp.csr_matrix(
+            (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, np.int64),
+             np.asarray(indptr)), shape=(len(texts), len(idf)))
+
+    def _features(self, texts: list[str], embeddings: np.ndarray | None) -> sp.csr_matrix:
+        X = self.tfidf(texts)
         if self.embedding_weight > 0:
             if embeddings is None:
                 raise ValueError("this classifier uses embedding features: pass embeddings")
@@ -72,15 +95,29 @@ class TextClassifier:
             sample_weight: np.ndarray | None = None) -> "TextClassifier":
         self.vectorizer_ = self._vectorizer()
         self.vectorizer_.fit([classifier_text(t) for t in texts])
+        self._analyzer = None
         X = self._features(texts, embeddings)
         self.model_ = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight)
         self.model_.fit(X, labels, sample_weight=sample_weight)
         return self
 
     def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        """LogisticRegression.predict_proba, as arithmetic on its coefficients (see tfidf())."""
         self._check_fitted()
         assert self.model_ is not None
-        return self.model_.predict_proba(self._features(texts, embeddings))
+        X = self.tfidf(texts)
+        coef = self.model_.coef_
+        scores = np.asarray(X @ coef[:, :X.shape[1]].T) + self.model_.intercept_
+        if self.embedding_weight > 0:  # the dense block of _features(), without building it
+            if embeddings is None:
+                raise ValueError("this classifier uses embedding features: pass embeddings")
+            scores += (np.asarray(embeddings, dtype=np.float64) * self.embedding_weight) @ coef[:, X.shape[1]:].T
+        if scores.shape[1] == 1:  # binary: scikit-learn's logistic of the one decision value
+            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.column_stack([1.0 - p, p])
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        return scores / scores.sum(axis=1, keepdims=True)
 
     def _check_fitted(self) -> None:
         if self.model_ is None:

@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from assist.artifacts import atomic_folder, library_versions, read_manifest, write_manifest
@@ -29,6 +28,7 @@ class HybridIndex:
     def __init__(
         self, *, normalizer: TextNormalizer, encoder: Encoder, rrf_k: int = 60,
         bm25_weight: float = 1.0, dense_weight: float = 1.0, candidates: int = 50,
+        hnsw_min_rows: int = 20000, hnsw_ef_search: int = 128,
     ):
         self.normalizer = normalizer
         self.encoder = encoder
@@ -36,17 +36,22 @@ class HybridIndex:
         self.bm25_weight = bm25_weight
         self.dense_weight = dense_weight
         self.candidates = candidates
+        self.hnsw_min_rows = hnsw_min_rows
+        self.hnsw_ef_search = hnsw_ef_search
         self.entries_: list[Entry] = []
         self.kb_version_ = ""
 
     # --- building -----------------------------------------------------------------------
+    def _dense(self) -> DenseRetriever:
+        return DenseRetriever(hnsw_min_rows=self.hnsw_min_rows, ef_search=self.hnsw_ef_search)
+
     def build(self, entries: Sequence[Entry], *, kb_version: str = "", progress: Progress | None = None) -> "HybridIndex":
         rows = [t for e in entries for t in e.texts]
         row_entry = np.repeat(np.arange(len(entries), dtype=np.int64), [len(e.texts) for e in entries])
         it = progress(rows) if progress else rows
         terms = [self.normalizer.lexical_terms(t) for t in it]
         vectors = self.encoder.encode([self.normalizer.canonical(t) for t in rows])
-        self._set(entries, rows, row_entry, BM25Retriever().fit(terms), DenseRetriever().fit(vectors), kb_version)
+        self._set(entries, rows, row_entry, BM25Retriever().fit(terms), self._dense().fit(vectors), kb_version)
         return self
 
     def _set(self, entries: Sequence[Entry], rows: list[str], row_entry: np.ndarray,
@@ -60,10 +65,7 @@ class HybridIndex:
         self.kind_ = np.array([e.kind for e in self.entries_])
         self.bm25_ = bm25
         self.dense_ = dense
-        idx = dense.index_
-        assert idx is not None
-        # A zero-copy view of the stored vectors, for exact similarity of candidates.
-        self.vectors_ = faiss.rev_swig_ptr(idx.get_xb(), idx.ntotal * idx.d).reshape(idx.ntotal, idx.d)
+        self.vectors_ = dense.vectors  # for exact similarity of candidates
         self.kb_version_ = kb_version
 
     def entry(self, entry_id: str) -> Entry | None:
@@ -87,7 +89,7 @@ class HybridIndex:
         for weight, ranking in ((self.bm25_weight, lexical), (self.dense_weight, dense)):
             for rank, e in enumerate(ranking, 1):
                 fused[e] = fused.get(e, 0.0) + weight / (self.rrf_k + rank)
-        best = {e: self._closest_row(e, query_vec) for e in fused}
+        best = self._closest_rows(list(fused), query_vec)
         # Equal fused scores (ranks 1+2 vs 2+1 are common) are broken by cosine, then by id,
         # so the order is meaningful and never flips between runs.
         order = sorted(fused, key=lambda e: (-round(fused[e], 9), -best[e][1], self.entries_[e].id))[:top_k]
@@ -100,11 +102,20 @@ class HybridIndex:
             for e in order
         ]
 
-    def _closest_row(self, e: int, query_vec: np.ndarray) -> tuple[int, float]:
-        start, stop = self._rows_of(e)
-        sims = self.vectors_[start:stop] @ query_vec
-        i = int(np.argmax(sims))
-        return start + i, float(sims[i])
+    def _closest_rows(self, entries: list[int], query_vec: np.ndarray) -> dict[int, tuple[int, float]]:
+        """For each entry, its phrasing most similar to the query: (row, cosine). One matrix
+        product over all their rows; entry rows are contiguous."""
+        if not entries:
+            return {}
+        spans = [self._rows_of(e) for e in entries]
+        rows = np.concatenate([np.arange(a, b) for a, b in spans])
+        sims = self.vectors_[rows] @ query_vec
+        out, pos = {}, 0
+        for e, (a, b) in zip(entries, spans):
+            i = pos + int(np.argmax(sims[pos:pos + b - a]))
+            out[e] = (int(rows[i]), float(sims[i]))
+            pos += b - a
+        return out
 
     def _rows_of(self, e: int) -> tuple[int, int]:
         start = int(self.entry_start_[e])
@@ -166,5 +177,6 @@ class HybridIndex:
             rows.append(rec["text"])
             row_entry.append(by_id[rec["entry"]])
         self._set(entries, rows, np.array(row_entry, dtype=np.int64),
-                  BM25Retriever.load(Path(folder) / "bm25"), DenseRetriever.load(Path(folder) / "dense.faiss"), kb_version)
+                  BM25Retriever.load(Path(folder) / "bm25"), DenseRetriever.load(
+                      Path(folder) / "dense.faiss", hnsw_min_rows=self.hnsw_min_rows, ef_search=self.hnsw_ef_search), kb_version)
         return self
