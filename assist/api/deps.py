@@ -2,20 +2,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
+# Dependencies are async because they never block: a sync one would cost a thread-pool
+# round trip on every request.
+
 from fastapi import Depends, Request
 
 from assist.errors import NotReady
 from assist.pipeline import AssistPipeline
 
 
-def get_pipeline(request: Request) -> AssistPipeline:
+async def get_pipeline(request: Request) -> AssistPipeline:
     pipeline = getattr(request.app.state, "pipeline", None)
     if pipeline is None:
         raise NotReady("models and knowledge are still loading")
     return pipeline  # type: ignore[no-any-return]
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 

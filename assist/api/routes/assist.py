@@ -13,9 +13,13 @@ router = APIRouter(prefix="/v1", tags=["assist"])
 log = logging.getLogger("assist.api")
 ERRORS = {422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
 
+# The handlers are async on purpose although they compute: a request takes a few ms of CPU
+# under the GIL, so a thread pool adds hand-off latency without adding throughput. Scale
+# with `assist serve --workers N` (processes) instead.
+
 
 @router.post("/suggest", response_model=SuggestResponse, responses=ERRORS)
-def suggest(body: SuggestRequest, pipeline: PipelineDep, request_id: RequestIdDep) -> SuggestResponse:
+async def suggest(body: SuggestRequest, pipeline: PipelineDep, request_id: RequestIdDep) -> SuggestResponse:
     """Agent sidebar: intent, sentiment, escalation and ranked ready-to-send replies."""
     result = pipeline.suggest(
         body.message,
@@ -30,7 +34,7 @@ def suggest(body: SuggestRequest, pipeline: PipelineDep, request_id: RequestIdDe
 
 
 @router.post("/faq", response_model=FaqResponse, responses=ERRORS)
-def faq(body: FaqRequest, pipeline: PipelineDep, request_id: RequestIdDep) -> FaqResponse:
+async def faq(body: FaqRequest, pipeline: PipelineDep, request_id: RequestIdDep) -> FaqResponse:
     """Self-service widget: an answer when confident, otherwise a handoff to a person."""
     result = pipeline.faq(body.question, history=body.history, top_k=body.top_k)
     log.info("faq %s answered=%s reason=%s msg=%s", request_id, result.decision.answered,

@@ -9,13 +9,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is alive (models may still be loading)."""
     return {"status": "ok", "version": __version__}
 
 
 @router.get("/readyz")
-def readyz(pipeline: PipelineDep) -> dict[str, object]:
+async def readyz(pipeline: PipelineDep) -> dict[str, object]:
     """Ready to answer: knowledge and model versions in service (503 while loading)."""
     kb = pipeline.kb
     return {
