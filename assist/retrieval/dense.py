@@ -46,6 +46,8 @@ class DenseRetriever:
         return self
 
     def _configure(self) -> None:
+        # faiss explores max(efSearch, k) candidates; the hybrid index asks for k = 8 x its
+        # candidates (400 by default), so efSearch only matters for smaller requests.
         if isinstance(self.index_, faiss.IndexHNSW):
             self.index_.hnsw.efSearch = self.ef_search
 
