@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from assist.config import Settings, get_settings
-from assist.knowledge import require_knowledge
+from assist.knowledge import KnowledgeBase, require_knowledge
 from assist.normalize import TextNormalizer
 from assist.pipeline import new_index
 from assist.retrieval.encoder import SentenceTransformerEncoder
@@ -58,12 +58,17 @@ def _metrics(ranks: list[int | None]) -> dict[str, float]:
             "mrr": round(float(np.mean([1 / x if x < 10**9 else 0.0 for x in r])), 4)}
 
 
-def run(*, settings: Settings | None = None) -> str:
-    settings = settings or get_settings()
+def _load(settings: Settings) -> tuple[KnowledgeBase, TextNormalizer, SentenceTransformerEncoder]:
     kb = require_knowledge(settings.paths.knowledge_dir)
     normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
     encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
     encoder.warm_up()
+    return kb, normalizer, encoder
+
+
+def run(*, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    kb, normalizer, encoder = _load(settings)
     indexed, queries = held_out_split(kb.entries())
     index = new_index(settings, normalizer, encoder).build(indexed, kb_version=kb.version)
 
@@ -123,10 +128,7 @@ def run(*, settings: Settings | None = None) -> str:
 def tune(*, settings: Settings | None = None) -> str:
     """Grid over fusion settings on the dev hold-out (another phrasing than the test one)."""
     settings = settings or get_settings()
-    kb = require_knowledge(settings.paths.knowledge_dir)
-    normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
-    encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
-    encoder.warm_up()
+    kb, normalizer, encoder = _load(settings)
     entries = kb.entries()
     _, test_queries = held_out_split(entries)
     test_ids = {q for q, _ in test_queries}
