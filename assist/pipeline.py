@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import faiss
+
 from assist.classify.models import EscalationModel, IntentModel, SentimentModel
 from assist.classify.signals import RiskLexicon
 from assist.classify.understand import Understander, Understanding
@@ -63,8 +65,6 @@ class AssistPipeline:
     @classmethod
     def load(cls, settings: Settings, *, with_classifiers: bool = True) -> "AssistPipeline":
         """Load knowledge, encoder, index (saved one if it matches, else built) and models."""
-        import faiss
-
         faiss.omp_set_num_threads(settings.retrieval.faiss_threads)  # process-wide, so set here
         kb = require_knowledge(settings.paths.knowledge_dir)
         normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())

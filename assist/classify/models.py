@@ -92,11 +92,12 @@ class SentimentModel:
     def predict_many(self, texts: list[str]) -> list[SentimentPrediction]:
         if not texts:
             return []
-        proba = self.classifier.predict_proba(texts)
+        X = self.classifier.tfidf(texts)  # shared by both models
+        proba = self.classifier.proba_from_tfidf(X)
         classes = self.classifier.classes_
         if self.intensity is not None:
             # Ridge.predict as arithmetic, for the same reason as TextClassifier.tfidf()
-            raw = np.asarray(self.classifier.tfidf(texts) @ self.intensity.coef_).ravel() + self.intensity.intercept_
+            raw = np.asarray(X @ self.intensity.coef_).ravel() + self.intensity.intercept_
         else:
             raw = proba[:, classes.index("negative")]
         out = []

@@ -103,9 +103,12 @@ class TextClassifier:
 
     def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         """LogisticRegression.predict_proba, as arithmetic on its coefficients (see tfidf())."""
+        return self.proba_from_tfidf(self.tfidf(texts), embeddings)
+
+    def proba_from_tfidf(self, X: sp.csr_matrix, embeddings: np.ndarray | None = None) -> np.ndarray:
+        """predict_proba for rows already made by tfidf(), for callers that reuse them."""
         self._check_fitted()
         assert self.model_ is not None
-        X = self.tfidf(texts)
         coef = self.model_.coef_
         scores = np.asarray(X @ coef[:, :X.shape[1]].T) + self.model_.intercept_
         if self.embedding_weight > 0:  # the dense block of _features(), without building it
