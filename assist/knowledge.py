@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -213,6 +214,31 @@ def _kb_version(files: list[Path], root: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _check_risk_signal(signal: str) -> str | None:
+    return None if signal in RISK_SIGNALS else f"unknown signal '{signal}' (valid: {', '.join(RISK_SIGNALS)})"
+
+
+def _read_pairs(path: Path, columns: str, errors: list[str],
+                check: Callable[[str], str | None] | None = None) -> dict[str, str]:
+    """A lexicon TSV of key<TAB>value lines (blank and '#' lines skipped); each bad line goes
+    to errors as lexicon/<file>:line N: message."""
+    pairs: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split("\t")]
+        where = f"lexicon/{path.name}:line {n}"
+        if len(parts) != 2 or not all(parts):
+            errors.append(f"{where}: expected '{columns}'")
+        elif check is not None and (problem := check(parts[1])) is not None:
+            errors.append(f"{where}: {problem}")
+        elif parts[0] in pairs:
+            errors.append(f"{where}: '{parts[0]}' listed twice")
+        else:
+            pairs[parts[0]] = parts[1]
+    return pairs
+
+
 def load_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[str]]:
     """Parse and cross-check the knowledge base. Returns (kb or None, every error found)."""
     root = Path(root)
@@ -287,33 +313,11 @@ def load_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[str]]:
     syn = root / "lexicon" / "synonyms.tsv"
     if syn.exists():
         files.append(syn)
-        for n, line in enumerate(syn.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2 or not all(p.strip() for p in parts):
-                errors.append(f"lexicon/synonyms.tsv:line {n}: expected 'colloquial<TAB>canonical'")
-            elif parts[0].strip() in kb.synonyms:
-                errors.append(f"lexicon/synonyms.tsv:line {n}: '{parts[0].strip()}' listed twice")
-            else:
-                kb.synonyms[parts[0].strip()] = parts[1].strip()
-
+        kb.synonyms = _read_pairs(syn, "colloquial<TAB>canonical", errors)
     risk = root / "lexicon" / "risk_terms.tsv"
     if risk.exists():
         files.append(risk)
-        for n, line in enumerate(risk.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = [p.strip() for p in line.split("\t")]
-            where = f"lexicon/risk_terms.tsv:line {n}"
-            if len(parts) != 2 or not all(parts):
-                errors.append(f"{where}: expected 'term<TAB>signal'")
-            elif parts[1] not in RISK_SIGNALS:
-                errors.append(f"{where}: unknown signal '{parts[1]}' (valid: {', '.join(RISK_SIGNALS)})")
-            elif parts[0] in kb.risk_terms:
-                errors.append(f"{where}: '{parts[0]}' listed twice")
-            else:
-                kb.risk_terms[parts[0]] = parts[1]
+        kb.risk_terms = _read_pairs(risk, "term<TAB>signal", errors, check=_check_risk_signal)
 
     errors.extend(_cross_check(kb))
     if not kb.faqs:
