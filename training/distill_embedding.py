@@ -6,7 +6,7 @@ sentence vector is the mean of its token vectors (well under 1 ms per query on C
 
 Recipe:
 1. Vocabulary: jieba's single characters + its most frequent multi-character words, the
-   knowledge base's own terms (product titles/keywords, FAQ phrasings; optional) and ASCII /
+   knowledge base's own terms (product titles/keywords, FAQ phrasings) and ASCII /
    punctuation, so mixed text such as "ＸＬ码" or "AP-1001" never maps to unknown.
 2. Tokenizer: tokenizers Unigram scored by log(freq / total) after NFKC + lowercase, so
    Viterbi segmentation prefers frequent words.
@@ -99,45 +99,22 @@ def read_jieba_dict() -> dict[str, int]:
 
 @dataclass
 class Knowledge:
-    """What the optional knowledge base contributes: vocabulary terms and training phrasings."""
+    """What the knowledge base contributes: vocabulary terms and training phrasings."""
 
     terms: list[str] = field(default_factory=list)
     phrasings: list[str] = field(default_factory=list)
 
 
 def load_knowledge(root: Path) -> Knowledge:
-    """Read product titles/keywords and FAQ phrasings; a missing or half-written KB is fine."""
-    kb = Knowledge()
-    if not root.is_dir():
-        return kb
-    import yaml
+    """Product titles/keywords and FAQ phrasings of the knowledge base, read and validated by
+    the service's own loader (an invalid knowledge base stops the build with its errors)."""
+    from assist.knowledge import require_knowledge
 
-    for path in sorted((root / "products").glob("*.jsonl")):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("skipping %s:%d: not JSON", path, n)
-                continue
-            if not isinstance(item, dict):
-                continue
-            kb.terms.extend(s for s in [item.get("title")] if isinstance(s, str))
-            kb.terms.extend(s for s in item.get("keywords") or [] if isinstance(s, str))
-    for path in sorted((root / "faq").glob("*.yaml")):
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            log.warning("skipping %s: not YAML", path)
-            continue
-        faqs = doc.get("faqs") if isinstance(doc, dict) else None
-        for faq in faqs if isinstance(faqs, list) else []:
-            if not isinstance(faq, dict):
-                continue
-            texts = [faq.get("question"), *(faq.get("paraphrases") or [])]
-            kb.phrasings.extend(t.strip() for t in texts if isinstance(t, str) and t.strip())
-    return kb
+    kb = require_knowledge(root)
+    return Knowledge(
+        terms=[t for p in kb.products.values() for t in (p.title, *p.keywords)],
+        phrasings=[t.strip() for f in kb.faqs.values() for t in (f.question, *f.paraphrases) if t.strip()],
+    )
 
 
 def jieba_tokens(texts: Iterable[str]) -> list[str]:
