@@ -49,7 +49,6 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWLEDGE_DIR = REPO / "knowledge"
-QMATCH_DIR = REPO.parent / "shared" / "datasets" / "qmatch"
 UNK = "<unk>"
 
 # Characters outside jieba's dictionary that shoppers type; after NFKC full-width forms
@@ -304,25 +303,14 @@ def train(
 
 
 def lcqmc_dev_recall(tok: Tokenizer, weights: np.ndarray) -> float | None:
-    """Recall@1 on LCQMC dev (qmatch README protocol), only as a build-time check."""
-    path = QMATCH_DIR / "lcqmc" / "dev.tsv"
-    if not path.exists():
+    """Recall@1 on LCQMC dev (qmatch README protocol, as eval_embedding.py measures it), only
+    as a build-time check; None when shared/datasets is not there."""
+    from training.eval_embedding import QMATCH_DIR, load_pairs, retrieval
+
+    if not (QMATCH_DIR / "lcqmc" / "dev.tsv").exists():
         return None
-    rows = [line.rstrip("\n").split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:]]
-    corpus = sorted({r[1] for r in rows})
-    gold: dict[str, set[int]] = {}
-    index = {s: i for i, s in enumerate(corpus)}
-    for s1, s2, label in rows:
-        if label == "1":
-            gold.setdefault(s1, set()).add(index[s2])
-    queries = sorted(gold)
     w = torch.from_numpy(weights.astype(np.float32))
-    c = student_encode(w, token_ids(tok, corpus))
-    q = student_encode(w, token_ids(tok, queries))
-    c /= np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
-    q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-    best = (q @ c.T).argmax(axis=1)
-    return float(np.mean([b in gold[s] for b, s in zip(best, queries)]))
+    return retrieval(lambda texts: student_encode(w, token_ids(tok, list(texts))), load_pairs("lcqmc", "dev"))["recall@1"]
 
 
 def save_model(out: Path, tok: Tokenizer, weights: np.ndarray) -> None:

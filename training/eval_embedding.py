@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from training.data import DATASETS
+
 EncodeFn = Callable[[Sequence[str]], np.ndarray]
 
-QMATCH_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "qmatch"
+QMATCH_DIR = DATASETS / "qmatch"
 SETS: tuple[str, ...] = ("lcqmc", "bq", "atec_ccks", "stsb_zh")
 BINARY_SETS: frozenset[str] = frozenset({"lcqmc", "bq", "atec_ccks"})
 
@@ -64,13 +66,19 @@ def _first_gold_position(gold: int, other: int) -> np.ndarray:
     return probs
 
 
-def retrieval(encode: EncodeFn, pairs: Sequence[tuple[str, str, float]]) -> dict[str, float]:
+def retrieval_task(pairs: Sequence[tuple[str, str, float]]) -> tuple[list[str], dict[str, set[str]], list[str]]:
+    """The qmatch README's retrieval protocol: (corpus = every distinct sentence2, gold
+    sentence2s of each query, queries = distinct sentence1 of positive pairs)."""
     corpus = sorted({s2 for _, s2, _ in pairs})
     gold: dict[str, set[str]] = {}
     for s1, s2, label in pairs:
         if label > 0:
             gold.setdefault(s1, set()).add(s2)
-    queries = sorted(gold)
+    return corpus, gold, sorted(gold)
+
+
+def retrieval(encode: EncodeFn, pairs: Sequence[tuple[str, str, float]]) -> dict[str, float]:
+    corpus, gold, queries = retrieval_task(pairs)
     emb = _embed_unique(encode, list(corpus) + queries)
     c = np.stack([emb[t] for t in corpus])
     index = {t: i for i, t in enumerate(corpus)}

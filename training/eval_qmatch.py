@@ -56,10 +56,9 @@ from assist.pipeline import new_index
 from assist.retrieval.bm25 import BM25Retriever
 from assist.retrieval.encoder import Encoder, SentenceTransformerEncoder
 from assist.types import Entry
-from training.data import DATASETS, REPORTS
-from training.eval_embedding import BINARY_SETS, SETS, load_pairs
+from training.data import REPORTS
+from training.eval_embedding import BINARY_SETS, SETS, load_pairs, retrieval_task
 
-QMATCH = DATASETS / "qmatch"
 Pair = tuple[str, str, float]
 
 # Theirs, not ours: Spearman ×100 of cosine vs label on the test splits, from the text2vec
@@ -133,12 +132,7 @@ def pair_scores(pairs: Sequence[Pair], normalizer: TextNormalizer, encoder: Enco
 def retrieval(pairs: Sequence[Pair], normalizer: TextNormalizer, encoder: Encoder,
               variants: dict[str, tuple[float, float]]) -> dict[str, Any]:
     """README retrieval protocol through HybridIndex; one index, weights switched per variant."""
-    corpus = sorted({s2 for _, s2, _ in pairs})
-    gold: dict[str, set[str]] = {}
-    for s1, s2, label in pairs:
-        if label > 0:
-            gold.setdefault(s1, set()).add(s2)
-    queries = sorted(gold)
+    corpus, gold, queries = retrieval_task(pairs)
     entry_id = {s: f"q{i:06d}" for i, s in enumerate(corpus)}
     entries = [Entry(id=entry_id[s], kind="faq", title=s, texts=(s,), answer="", source="qmatch") for s in corpus]
 
@@ -245,7 +239,7 @@ def run(sets: Sequence[str], split: str, model_path: Path) -> tuple[dict[str, An
     }
     for name in sets:
         t0 = time.perf_counter()
-        pairs = load_pairs(name, split, root=QMATCH)
+        pairs = load_pairs(name, split)
         encoder = CachedEncoder(base)  # fresh memo per set bounds memory
         labels = np.array([label for _, _, label in pairs])
         scores = pair_scores(pairs, normalizer, encoder)
