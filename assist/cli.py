@@ -39,8 +39,9 @@ def kb() -> None:
 @kb.command("validate")
 @knowledge_option
 def kb_validate(knowledge: Path | None) -> None:
-    """List every error as file:id: message; exit 1 if there is any."""
-    from assist.knowledge import load_knowledge
+    """List every error as file:id: message (exit 1 if there is any), then warnings such as
+    near-duplicate FAQ entries (exit 0)."""
+    from assist.knowledge import lint, load_knowledge
 
     root = _settings(knowledge).paths.knowledge_dir
     kb_, errors = load_knowledge(root)
@@ -49,9 +50,12 @@ def kb_validate(knowledge: Path | None) -> None:
     if errors:
         raise click.ClickException(f"{len(errors)} error(s) in {root}")
     assert kb_ is not None
+    warnings = lint(kb_)
+    for w in warnings:
+        click.echo(w)
     click.echo(f"ok: {len(kb_.faqs)} FAQs ({sum(len(f.paraphrases) + 1 for f in kb_.faqs.values())} phrasings), "
                f"{len(kb_.products)} products, {len(kb_.rules)} rules, {len(kb_.scripts)} scripts; "
-               f"kb_version {kb_.version}")
+               f"kb_version {kb_.version}" + (f"; {len(warnings)} warning(s)" if warnings else ""))
 
 
 @main.group()
@@ -147,27 +151,35 @@ def _training(module: str):  # type: ignore[no-untyped-def]
 
 
 @main.command()
-@click.argument("model", type=click.Choice(["intent", "sentiment", "escalation"]))
+@click.argument("model", type=click.Choice(["intent", "sentiment", "escalation", "ranker"]))
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="default: models/<model>")
 def train(model: str, out: Path | None) -> None:
-    """Train a classifier on training/data (train split) and write it with its report."""
-    mod = _training("classifiers")
+    """Train a model on training/data (train split) and write it with its report. The ranker
+    reads the intent model's probabilities: train it after intent."""
     settings = get_settings()
     try:
-        report = mod.train(model, settings=settings, out=out)
-    except AssistError as e:
+        if model == "ranker":
+            report = _training("ranker").train(settings=settings, out=out)
+        else:
+            report = _training("classifiers").train(model, settings=settings, out=out)
+    except (AssistError, ImportError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(report)
 
 
 @main.command()
-@click.argument("what", type=click.Choice(["intent", "sentiment", "escalation", "retrieval"]))
+@click.argument("what", type=click.Choice(["intent", "sentiment", "escalation", "ranker", "retrieval", "real-traffic"]))
 def evaluate(what: str) -> None:
-    """Evaluate the model in service on the test split; prints a table, writes training/reports/."""
+    """Evaluate the model in service on the test split (real-traffic: on our labelled real
+    chats, beside the test split); prints a table, writes training/reports/."""
     settings = get_settings()
     try:
         if what == "retrieval":
             report = _training("eval_retrieval").run(settings=settings)
+        elif what == "real-traffic":
+            report = _training("eval_real_traffic").run(settings=settings)
+        elif what == "ranker":
+            report = _training("ranker").evaluate(settings=settings)
         else:
             report = _training("classifiers").evaluate(what, settings=settings)
     except AssistError as e:

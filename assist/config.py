@@ -34,16 +34,16 @@ class Retrieval(BaseModel):
 
 
 class Policy(BaseModel):
-    # Widget answers only when the best match is at least this confident.
-    answer_threshold: float = Field(default=0.80, ge=0, le=1)
+    # Widget answers only when the top answer's calibrated confidence is at least this and
+    # leads the second by the ranker's margin. None: the threshold chosen on held-out
+    # queries when the ranker was trained (models/ranker/thresholds.json).
+    answer_threshold: float | None = Field(default=None, ge=0, le=1)
     # Suggestions under this confidence are not shown to the agent.
-    suggest_threshold: float = Field(default=0.30, ge=0, le=1)
-    # Ranking bonus for entries whose intent equals the predicted one.
-    intent_boost: float = Field(default=0.15, ge=0, le=1)
+    suggest_threshold: float = Field(default=0.05, ge=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> "Policy":
-        if self.suggest_threshold > self.answer_threshold:
+        if self.answer_threshold is not None and self.suggest_threshold > self.answer_threshold:
             raise ValueError("suggest_threshold must not exceed answer_threshold")
         return self
 
@@ -53,6 +53,7 @@ class Models(BaseModel):
     intent: str = "intent"
     sentiment: str = "sentiment"
     escalation: str = "escalation"
+    ranker: str = "ranker"
 
 
 class Settings(BaseSettings):

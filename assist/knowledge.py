@@ -117,6 +117,7 @@ class KnowledgeBase:
     scripts: dict[str, Script] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)
     risk_terms: dict[str, str] = field(default_factory=dict)  # term -> risk signal
+    boilerplate: dict[str, str] = field(default_factory=dict)  # pattern -> kind
     sources: dict[str, str] = field(default_factory=dict)  # id -> file it came from
     version: str = ""
 
@@ -214,12 +215,32 @@ def _kb_version(files: list[Path], root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _check_risk_signal(signal: str) -> str | None:
-    return None if signal in RISK_SIGNALS else f"unknown signal '{signal}' (valid: {', '.join(RISK_SIGNALS)})"
+def _check_regex(pattern: str) -> str | None:
+    if not pattern.startswith("re:"):
+        return None
+    try:
+        rx = re.compile(pattern[3:])
+    except re.error as e:
+        return f"invalid regular expression: {e}"
+    return "regular expression matches the empty string" if rx.search("") else None
+
+
+def _check_risk_signal(term: str, signal: str) -> str | None:
+    if signal not in RISK_SIGNALS:
+        return f"unknown signal '{signal}' (valid: {', '.join(RISK_SIGNALS)})"
+    return _check_regex(term)
+
+
+def _check_boilerplate(pattern: str, kind: str) -> str | None:
+    from assist.normalize import BOILERPLATE_KINDS  # local: keeps import of this module light
+
+    if kind not in BOILERPLATE_KINDS:
+        return f"unknown kind '{kind}' (valid: {', '.join(BOILERPLATE_KINDS)})"
+    return _check_regex(pattern)
 
 
 def _read_pairs(path: Path, columns: str, errors: list[str],
-                check: Callable[[str], str | None] | None = None) -> dict[str, str]:
+                check: Callable[[str, str], str | None] | None = None) -> dict[str, str]:
     """A lexicon TSV of key<TAB>value lines (blank and '#' lines skipped); each bad line goes
     to errors as lexicon/<file>:line N: message."""
     pairs: dict[str, str] = {}
@@ -230,7 +251,7 @@ def _read_pairs(path: Path, columns: str, errors: list[str],
         where = f"lexicon/{path.name}:line {n}"
         if len(parts) != 2 or not all(parts):
             errors.append(f"{where}: expected '{columns}'")
-        elif check is not None and (problem := check(parts[1])) is not None:
+        elif check is not None and (problem := check(parts[0], parts[1])) is not None:
             errors.append(f"{where}: {problem}")
         elif parts[0] in pairs:
             errors.append(f"{where}: '{parts[0]}' listed twice")
@@ -318,6 +339,10 @@ def load_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[str]]:
     if risk.exists():
         files.append(risk)
         kb.risk_terms = _read_pairs(risk, "term<TAB>signal", errors, check=_check_risk_signal)
+    boiler = root / "lexicon" / "boilerplate.tsv"
+    if boiler.exists():
+        files.append(boiler)
+        kb.boilerplate = _read_pairs(boiler, "pattern<TAB>kind", errors, check=_check_boilerplate)
 
     errors.extend(_cross_check(kb))
     if not kb.faqs:
@@ -376,6 +401,69 @@ def _cross_check(kb: KnowledgeBase) -> list[str]:
         for name in sorted(set(s.variables) - used):
             errors.append(f"{where}: variable '{name}' is declared but not used in template")
     return errors
+
+
+NEAR_DUPLICATE_PHRASING = 0.8   # char-bigram Jaccard of two phrasings of different entries
+NEAR_DUPLICATE_ANSWER = 0.5
+
+
+def _bigram_sets(texts: list[str]) -> list[set[str]]:
+    from assist.normalize import normalize_text
+
+    out = []
+    for t in texts:
+        # Digits left out: two phrasings quoting order numbers are not alike for that.
+        n = "".join(ch for ch in normalize_text(t) if ch.isalnum() and not ch.isdigit())
+        out.append({n[i:i + 2] for i in range(len(n) - 1)} or {n})
+    return out
+
+
+def _similar_pairs(sets: list[set[str]], threshold: float) -> list[tuple[int, int, float]]:
+    """Pairs (i < j) whose Jaccard similarity is at least threshold, via a sparse product."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for i, s in enumerate(sets):
+        for g in s:
+            rows.append(i)
+            cols.append(vocab.setdefault(g, len(vocab)))
+    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sets), max(len(vocab), 1)))
+    inter = (m @ m.T).tocoo()
+    size = np.array([len(s) for s in sets], dtype=np.float64)
+    out = []
+    for i, j, n in zip(inter.row, inter.col, inter.data):
+        if i < j:
+            jac = n / (size[i] + size[j] - n)
+            if jac >= threshold:
+                out.append((int(i), int(j), float(jac)))
+    return out
+
+
+def lint(kb: KnowledgeBase) -> list[str]:
+    """Warnings that do not stop the service: near-duplicate FAQ entries (a phrasing or the
+    answer almost the same as another entry's), which split matches between twins; merge
+    them, or make each phrasing say which case it is."""
+    faqs = sorted(kb.faqs.values(), key=lambda f: f.id)
+    owner, texts = [], []
+    for f in faqs:
+        for t in (f.question, *f.paraphrases):
+            owner.append(f)
+            texts.append(t)
+    warnings = []
+    seen: set[tuple[str, str]] = set()
+    for i, j, jac in _similar_pairs(_bigram_sets(texts), NEAR_DUPLICATE_PHRASING):
+        a, b = owner[i], owner[j]
+        if a.id != b.id and (a.id, b.id) not in seen:
+            seen.add((a.id, b.id))
+            warnings.append(f"{kb.sources[a.id]}:{a.id}: warning: phrasing '{texts[i]}' is nearly the same as "
+                            f"'{texts[j]}' of {b.id} (similarity {jac:.2f}); merge the entries or tell them apart")
+    for i, j, jac in _similar_pairs(_bigram_sets([f.answer for f in faqs]), NEAR_DUPLICATE_ANSWER):
+        a, b = faqs[i], faqs[j]
+        warnings.append(f"{kb.sources[a.id]}:{a.id}: warning: answer is nearly the same as the answer of {b.id} "
+                        f"(similarity {jac:.2f}); merge the entries")
+    return warnings
 
 
 def require_knowledge(root: Path) -> KnowledgeBase:

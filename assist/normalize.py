@@ -2,19 +2,29 @@
 
 normalize_text() is pure and knowledge-free: NFKC (full width → half width), traditional →
 simplified (OpenCC), lower case, whitespace. TextNormalizer adds what the shop's knowledge
-base knows: colloquial synonyms (啥时候 → 什么时候) and a jieba user dictionary generated
-from product and FAQ terms. Order, tracking and phone numbers and SKUs stay whole tokens.
+base knows: colloquial synonyms (啥时候 → 什么时候), a jieba user dictionary generated
+from product and FAQ terms, and the platform boilerplate and export placeholders to set
+aside (knowledge/lexicon/boilerplate.tsv). Order, tracking and phone numbers and SKUs stay
+whole tokens.
+
+TextNormalizer.parse() turns a message into one `Message` value that every later stage
+reads; nothing after it normalizes, tokenizes or encodes the message again.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 
 import jieba
+import numpy as np
 import opencc
+
+from assist.privacy import personal_numbers
 
 # Entities that must never be split by the segmenter. Order matters: most specific first.
 SKU_RE = re.compile(r"(?<![a-z0-9])[a-z]{2}-\d{4}(?!\d)")
@@ -28,6 +38,17 @@ ORDER_ID_RE = re.compile(r"(?<!\d)\d{15,20}(?!\d)")
 PHONE_NUMBER_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 _SPACE_RE = re.compile(r"\s+")
+_DIGITS_RE = re.compile(r"\d+")
+
+# What an export placeholder stands for in the text classifiers read: the model learns
+# "mentions an order" from [订单x] as from a real order number.
+PLACEHOLDER_SYMBOLS: dict[str, str] = {
+    "order": " ⓞ ", "number": "0", "amount": "0元", "date": " ⓓ ", "time": " ⓓ ", "link": " ⓛ ",
+    "name": " ⓟ ", "address": " ⓟ ", "phone": " ⓟ ", "id_card": " ⓟ ", "email": " ⓟ ",
+    "station": " ⓟ ", "organisation": " ⓟ ", "masked": " ⓟ ",
+}
+BOILERPLATE_KINDS: tuple[str, ...] = ("human_request", "menu", "header", "emoji",
+                                      *(f"placeholder:{k}" for k in PLACEHOLDER_SYMBOLS))
 _WORD_RE = re.compile(r"\w")
 _CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -61,10 +82,119 @@ def char_bigrams(text: str) -> list[str]:
     return grams
 
 
+class Alternation:
+    """Several regular expressions as one, telling which of them matched (each may have
+    groups of its own)."""
+
+    def __init__(self, regexes: Sequence[str]):
+        self.starts: list[int] = []
+        n = 1
+        for rx in regexes:
+            self.starts.append(n)
+            n += 1 + re.compile(rx).groups
+        self.pattern = re.compile("|".join(f"({rx})" for rx in regexes)) if regexes else None
+
+    def _which(self, m: re.Match[str]) -> int:
+        return next(i for i, g in enumerate(self.starts) if m.start(g) >= 0)
+
+    def finditer(self, text: str) -> Iterable[tuple[int, re.Match[str]]]:
+        """(index of the regex that matched, match), left to right."""
+        if self.pattern is not None:
+            yield from ((self._which(m), m) for m in self.pattern.finditer(text))
+
+    def sub(self, repl: Callable[[int, re.Match[str]], str], text: str) -> str:
+        return self.pattern.sub(lambda m: repl(self._which(m), m), text) if self.pattern is not None else text
+
+
+class Encoder(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Entities:
+    """What a customer typed that identifies things: used to fill reply scripts."""
+
+    order_ids: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+    tracking_nos: tuple[str, ...] = ()
+    personal: tuple[str, ...] = ()  # kinds of personal numbers seen (id_card, bank_card): never order ids
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"order_ids": list(self.order_ids), "skus": list(self.skus), "tracking_nos": list(self.tracking_nos)}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A customer message, parsed once.
+
+    text        normalized (NFKC, simplified, lower case), boilerplate removed, placeholders
+                kept as written; evidence spans refer to it
+    canonical   text with the shop's synonyms and without placeholders: what is matched and embedded
+    features    what the text classifiers read: numbers and placeholders as symbols
+    """
+
+    raw: str
+    text: str
+    canonical: str
+    features: str
+    boilerplate: tuple[tuple[str, str], ...] = ()   # (kind, text) set aside, in order
+    placeholders: tuple[str, ...] = ()              # kinds of export placeholders seen
+    entities: Entities = Entities()
+    terms: tuple[str, ...] = ()                     # BM25 terms (empty for history turns)
+    embedding: np.ndarray | None = field(default=None, compare=False)
+
+    @property
+    def asked_for_human(self) -> bool:
+        return any(kind == "human_request" for kind, _ in self.boilerplate)
+
+
+class Boilerplate:
+    """Recognises the lexicon's boilerplate and placeholders in normalized text."""
+
+    def __init__(self, patterns: Mapping[str, str]):
+        strip: list[tuple[str, str]] = []      # (regex, kind)
+        self._placeholders: list[tuple[re.Pattern[str], str]] = []
+        for pattern, kind in patterns.items():
+            rx = pattern[3:] if pattern.startswith("re:") else re.escape(normalize_text(pattern))
+            if kind.startswith("placeholder:"):
+                self._placeholders.append((re.compile(rx), kind.split(":", 1)[1]))
+            else:
+                strip.append((rx, kind))
+        # Longest literal first, so 我要转人工 wins over 转人工.
+        strip.sort(key=lambda p: -len(p[0]))
+        self._kinds = [k for _, k in strip]
+        self._strip = Alternation([rx for rx, _ in strip])
+
+    def split(self, text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
+        """(text without boilerplate, the pieces removed with their kinds, placeholder kinds)."""
+        removed: list[tuple[str, str]] = []
+
+        def drop(i: int, m: re.Match[str]) -> str:
+            removed.append((self._kinds[i], m.group(0).strip()))
+            return " "
+        text = self._strip.sub(drop, text)
+        return _SPACE_RE.sub(" ", text).strip(), removed, self.placeholder_kinds(text)
+
+    def placeholder_kinds(self, text: str) -> list[str]:
+        return sorted({k for rx, k in self._placeholders if rx.search(text)})
+
+    def symbols(self, text: str) -> str:
+        for rx, kind in self._placeholders:
+            text = rx.sub(PLACEHOLDER_SYMBOLS[kind], text)
+        return text
+
+    def remove(self, text: str) -> str:
+        for rx, _ in self._placeholders:
+            text = rx.sub(" ", text)
+        return _SPACE_RE.sub(" ", text).strip()
+
+
 class TextNormalizer:
     """Knowledge-aware normalization and tokenization; one jieba instance per normalizer."""
 
-    def __init__(self, *, synonyms: Mapping[str, str] | None = None, user_words: Iterable[str] = ()):
+    def __init__(self, *, synonyms: Mapping[str, str] | None = None, user_words: Iterable[str] = (),
+                 boilerplate: Mapping[str, str] | None = None):
+        self.boilerplate = Boilerplate(boilerplate or {})
         self.synonyms = {normalize_text(k): normalize_text(v) for k, v in (synonyms or {}).items() if k}
         self.user_words = sorted({normalize_text(w) for w in user_words if w.strip()})
         self._synonym_re = (
@@ -94,25 +224,41 @@ class TextNormalizer:
 
     def canonical(self, text: str) -> str:
         """normalize_text plus the shop's synonyms, so 啥时候发货 reads 什么时候发货."""
-        text = normalize_text(text)
-        if self._synonym_re is not None:
-            text = self._synonym_re.sub(lambda m: self.synonyms[m.group(0)], text)
-        return text
+        return self._synonyms(normalize_text(text))
+
+    def _synonyms(self, norm: str) -> str:
+        return self._synonym_re.sub(lambda m: self.synonyms[m.group(0)], norm) if self._synonym_re else norm
+
+    def parse(self, raw: str, *, encoder: Encoder | None = None, lexical: bool = True) -> Message:
+        """The one parse of a message (see Message). lexical=False skips the BM25 terms,
+        which only the message being answered needs."""
+        return self.parse_many([raw], encoder=encoder, lexical=lexical)[0]
+
+    def parse_many(self, raws: Sequence[str], *, encoder: Encoder | None = None, lexical: bool = False) -> list[Message]:
+        """parse() for several messages, with one encoder call for all of them."""
+        out = []
+        for raw in raws:
+            norm = normalize_text(raw)
+            text, removed, kinds = self.boilerplate.split(norm)
+            if not _WORD_RE.search(self.boilerplate.remove(text)):
+                # Nothing but boilerplate: read it as it is (我要转人工 alone asks for a person).
+                text, removed, kinds = norm, [], self.boilerplate.placeholder_kinds(norm)
+            canonical = self._synonyms(self.boilerplate.remove(text))
+            out.append(Message(
+                raw=raw, text=text, canonical=canonical,
+                features=_classifier_symbols(self._synonyms(self.boilerplate.symbols(_personal_symbols(text)))),
+                boilerplate=tuple(removed), placeholders=tuple(kinds), entities=_entities(text),
+                terms=tuple(self._lexical_terms_canonical(canonical)) if lexical else (),
+            ))
+        if encoder is not None and out:
+            vecs = encoder.encode([m.canonical for m in out])
+            out = [_with_embedding(m, v) for m, v in zip(out, vecs)]
+        return out
 
     def tokens(self, text: str, *, search: bool = False) -> list[str]:
         """Word tokens of canonical text; protected entities stay whole. search=True uses
         jieba's search mode, which also emits the shorter words inside long ones."""
-        self.warm_up()
-        assert self._jieba is not None  # for the type checker; warm_up() set it
-        text = self.canonical(text)
-        out: list[str] = []
-        pos = 0
-        for m in PROTECTED_RE.finditer(text):
-            out.extend(self._segment(text[pos : m.start()], search))
-            out.append(m.group(0))
-            pos = m.end()
-        out.extend(self._segment(text[pos:], search))
-        return out
+        return self._tokens_canonical(self.canonical(text), search=search)
 
     def _segment(self, chunk: str, search: bool) -> list[str]:
         if not chunk.strip():
@@ -124,16 +270,57 @@ class TextNormalizer:
     def lexical_terms(self, text: str) -> list[str]:
         """Terms for BM25: search-mode words without stopwords, plus char bigrams (prefixed
         so a bigram never collides with a word of the same spelling)."""
-        words = [t for t in self.tokens(text, search=True) if t not in STOPWORDS]
-        return words + ["~" + g for g in char_bigrams(self.canonical(text))]
+        return self._lexical_terms_canonical(self.canonical(text))
+
+    def _lexical_terms_canonical(self, canonical: str) -> list[str]:
+        words = [t for t in self._tokens_canonical(canonical, search=True) if t not in STOPWORDS]
+        return words + ["~" + g for g in char_bigrams(canonical)]
+
+    def _tokens_canonical(self, text: str, *, search: bool) -> list[str]:
+        self.warm_up()
+        out: list[str] = []
+        pos = 0
+        for m in PROTECTED_RE.finditer(text):
+            out.extend(self._segment(text[pos : m.start()], search))
+            out.append(m.group(0))
+            pos = m.end()
+        out.extend(self._segment(text[pos:], search))
+        return out
+
+
+def _with_embedding(m: Message, vec: np.ndarray) -> Message:
+    object.__setattr__(m, "embedding", vec)  # frozen value, completed once right after parsing
+    return m
+
+
+def _personal_symbols(text: str) -> str:
+    for a, b, _ in reversed(personal_numbers(text)):
+        text = text[:a] + " ⓟ " + text[b:]
+    return text
+
+
+def _classifier_symbols(text: str) -> str:
+    """Order numbers, SKUs and other numbers as symbols, so a model learns 'has an order
+    number', not the number."""
+    text = TRACKING_RE.sub(" ⓣ ", text)
+    text = LONG_NUMBER_RE.sub(" ⓞ ", text)
+    text = SKU_RE.sub(" ⓢ ", text)
+    return _DIGITS_RE.sub("0", text)
+
+
+def _entities(norm: str) -> Entities:
+    personal = personal_numbers(norm)
+    blocked = {norm[a:b] for a, b, _ in personal}
+    phones = set(PHONE_NUMBER_RE.findall(norm))
+    return Entities(
+        order_ids=tuple(o for o in ORDER_ID_RE.findall(norm) if o not in phones and o not in blocked),
+        skus=tuple(s.upper() for s in SKU_RE.findall(norm)),
+        tracking_nos=tuple(t.upper() for t in TRACKING_RE.findall(norm)),
+        personal=tuple(sorted({k for _, _, k in personal})),
+    )
 
 
 def extract_entities(text: str) -> dict[str, list[str]]:
-    """Order numbers, SKUs and tracking numbers a customer typed (used to fill reply scripts)."""
-    norm = normalize_text(text)
-    phones = set(PHONE_NUMBER_RE.findall(norm))
-    return {
-        "order_ids": [o for o in ORDER_ID_RE.findall(norm) if o not in phones],
-        "skus": [s.upper() for s in SKU_RE.findall(norm)],
-        "tracking_nos": [t.upper() for t in TRACKING_RE.findall(norm)],
-    }
+    """Order numbers, SKUs and tracking numbers a customer typed (used to fill reply scripts).
+    ID-card and bank-card numbers are never taken for order numbers."""
+    return _entities(normalize_text(text)).as_dict()

@@ -19,9 +19,9 @@ from assist.classify.understand import Understander, Understanding
 from assist.config import Settings
 from assist.errors import ArtifactError, EmptyAfterNormalization, Incompatible
 from assist.knowledge import KnowledgeBase, require_knowledge
-from assist.normalize import TextNormalizer, extract_entities
+from assist.normalize import Message, TextNormalizer
 from assist.policy import WidgetDecision, widget_decision
-from assist.rank import Source, Suggestion, rank, sources_for
+from assist.rank import LearnedRanker, RankedHit, Source, Suggestion, rank, sources_for
 from assist.retrieval.encoder import SentenceTransformerEncoder
 from assist.retrieval.index import HybridIndex
 from assist.types import Entry, Hit
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # Rules are not sent to customers; they reach the agent as sources cited by FAQ entries.
 SUGGEST_KINDS = ("faq", "product", "script")
 FAQ_KINDS = ("faq",)
+RANK_CANDIDATES = 30  # retrieved entries the ranker re-orders
 
 
 @dataclass
@@ -38,6 +39,7 @@ class SuggestResult:
     understanding: Understanding | None
     suggestions: list[Suggestion]
     entities: dict[str, list[str]]
+    message: Message
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -45,29 +47,32 @@ class SuggestResult:
 class FaqResult:
     understanding: Understanding | None
     decision: WidgetDecision
-    related: list[Hit]
+    related: list[RankedHit]
     sources: list[Source]  # of the answer given (or of the closest entry on handoff)
+    message: Message
 
 
 class AssistPipeline:
     def __init__(self, *, settings: Settings, kb: KnowledgeBase, normalizer: TextNormalizer,
-                 index: HybridIndex, understander: Understander | None):
+                 index: HybridIndex, understander: Understander | None, ranker: LearnedRanker | None = None):
         self.settings = settings
         self.kb = kb
         self.normalizer = normalizer
         self.index = index
         self.understander = understander
+        self.ranker = ranker
         self.scripts_by_intent: dict[str, list[Entry]] = defaultdict(list)
         for e in index.entries_:
             if e.kind == "script" and e.intent:
                 self.scripts_by_intent[e.intent].append(e)
 
     @classmethod
-    def load(cls, settings: Settings, *, with_classifiers: bool = True) -> "AssistPipeline":
-        """Load knowledge, encoder, index (saved one if it matches, else built) and models."""
+    def load(cls, settings: Settings, *, with_classifiers: bool = True, with_ranker: bool = True) -> "AssistPipeline":
+        """Load knowledge, encoder, index (saved one if it matches, else built) and models.
+        with_ranker=False keeps the retrieval order (for training the ranker itself)."""
         faiss.omp_set_num_threads(settings.retrieval.faiss_threads)  # process-wide, so set here
         kb = require_knowledge(settings.paths.knowledge_dir)
-        normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
+        normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words(), boilerplate=kb.boilerplate)
         normalizer.warm_up()
         encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
         encoder.warm_up()
@@ -79,67 +84,83 @@ class AssistPipeline:
         except (ArtifactError, Incompatible, FileNotFoundError, KeyError) as e:
             log.info("building index in memory (%s)", e)
             index.build(kb.entries(), kb_version=kb.version)
-        understander = load_understander(settings, kb, normalizer, encoder) if with_classifiers else None
-        return cls(settings=settings, kb=kb, normalizer=normalizer, index=index, understander=understander)
+        understander = load_understander(settings, kb, encoder) if with_classifiers else None
+        ranker = (LearnedRanker.load(settings.model_path(settings.models.ranker), embedding_version=encoder.version,
+                                     intent_version=understander.intent.version)
+                  if understander is not None and with_ranker else None)
+        return cls(settings=settings, kb=kb, normalizer=normalizer, index=index, understander=understander,
+                   ranker=ranker)
 
     @property
     def versions(self) -> dict[str, str]:
         out = {"knowledge": self.kb.version, "embedding": self.index.encoder.version}
         if self.understander is not None:
             out.update(self.understander.versions)
+        if self.ranker is not None:
+            out["ranker"] = self.ranker.version
         return out
 
-    def _check(self, text: str) -> str:
-        canonical = self.normalizer.canonical(text)
-        if not any(ch.isalnum() for ch in canonical):
+    def parse(self, text: str, history: list[str]) -> tuple[Message, list[Message]]:
+        """The one parse of the message and its history (one encoder call for all)."""
+        message = self.normalizer.parse(text, encoder=self.index.encoder)
+        if not any(ch.isalnum() for ch in message.text):
             raise EmptyAfterNormalization("message has no words or digits after normalization")
-        return canonical
-
-    def _understand(self, text: str, history: list[str], embedding: Any) -> Understanding | None:
-        if self.understander is None:
-            return None
-        return self.understander.understand(text, history, embedding=embedding)
+        past = self.normalizer.parse_many(history, encoder=self.index.encoder) if history and self.understander else []
+        return message, past
 
     def suggest(self, message: str, *, history: list[str], order: dict[str, Any], top_k: int) -> SuggestResult:
-        canonical = self._check(message)
         t0 = time.perf_counter()
-        embedding = self.index.encoder.encode([canonical])[0]
+        msg, past = self.parse(message, history)
         t1 = time.perf_counter()
-        understanding = self._understand(message, history, embedding)
+        understanding = self.understander.understand(msg, past) if self.understander else None
         t2 = time.perf_counter()
-        hits = self.index.search(message, top_k=max(top_k * 2, 10), kinds=SUGGEST_KINDS, query_vec=embedding)
+        hits = self.index.search(msg, top_k=RANK_CANDIDATES, kinds=SUGGEST_KINDS)
         t3 = time.perf_counter()
-        entities = extract_entities(message)
-        values = self._fill_values(order, entities)
+        faq = self.rank_faq(msg, [h for h in hits if h.entry.kind == "faq"], understanding)
+        values = self._fill_values(order, msg)
         intent = understanding.intent if understanding else None
         suggestions = rank(
-            hits, kb=self.kb, scripts_by_intent=self.scripts_by_intent,
-            intent=intent.intent if intent else None, intent_confidence=intent.confidence if intent else 0.0,
-            intent_boost=self.settings.policy.intent_boost, values=values, top_k=top_k,
+            faq, [h for h in hits if h.entry.kind != "faq"][:max(top_k * 2, 10)], kb=self.kb,
+            scripts_by_intent=self.scripts_by_intent, intent=intent.intent if intent else None,
+            intent_confidence=intent.confidence if intent else 0.0, values=values, top_k=top_k,
         )
         suggestions = [s for s in suggestions if s.confidence >= self.settings.policy.suggest_threshold]
         t4 = time.perf_counter()
-        timings = {"encode": t1 - t0, "classify": t2 - t1, "retrieve": t3 - t2, "rank": t4 - t3}
-        return SuggestResult(understanding=understanding, suggestions=suggestions, entities=entities,
-                             timings_ms={k: round(v * 1000, 3) for k, v in timings.items()})
+        timings = {"parse": t1 - t0, "classify": t2 - t1, "retrieve": t3 - t2, "rank": t4 - t3}
+        return SuggestResult(understanding=understanding, suggestions=suggestions, entities=msg.entities.as_dict(),
+                             message=msg, timings_ms={k: round(v * 1000, 3) for k, v in timings.items()})
 
     def faq(self, question: str, *, history: list[str], top_k: int) -> FaqResult:
-        canonical = self._check(question)
-        embedding = self.index.encoder.encode([canonical])[0]
-        understanding = self._understand(question, history, embedding)
-        hits = self.index.search(question, top_k=top_k, kinds=FAQ_KINDS, query_vec=embedding)
-        decision = widget_decision(hits, understanding, answer_threshold=self.settings.policy.answer_threshold)
+        msg, past = self.parse(question, history)
+        understanding = self.understander.understand(msg, past) if self.understander else None
+        ranked = self.rank_faq(msg, self.index.search(msg, top_k=RANK_CANDIDATES, kinds=FAQ_KINDS), understanding)
+        threshold = self.settings.policy.answer_threshold
+        decision = widget_decision(
+            ranked, understanding, asked_for_human=msg.asked_for_human,
+            answer_threshold=threshold if threshold is not None else (self.ranker.answer_threshold if self.ranker else 0.8),
+            min_margin=self.ranker.min_margin if self.ranker else 0.0,
+            min_similarity=self.ranker.min_similarity if self.ranker else 0.0,
+            margin=self.ranker.margin(ranked) if self.ranker else float("inf"))
         sources = sources_for(decision.hit.entry, self.kb) if decision.hit else []
-        return FaqResult(understanding=understanding, decision=decision, related=hits, sources=sources)
+        return FaqResult(understanding=understanding, decision=decision, related=ranked[:top_k], sources=sources,
+                         message=msg)
 
-    def _fill_values(self, order: dict[str, Any], entities: dict[str, list[str]]) -> dict[str, Any]:
+    def rank_faq(self, message: Message, hits: list[Hit], understanding: Understanding | None) -> list[RankedHit]:
+        """FAQ hits in the learned ranker's order, with calibrated confidence. Without a
+        ranker (index-only use) they keep the retrieval order and their cosine."""
+        if self.ranker is None or understanding is None:
+            return [RankedHit(hit=h, raw=h.score, confidence=h.similarity) for h in hits]
+        return self.ranker.rank(message, hits, understanding.intent.probabilities)
+
+    def _fill_values(self, order: dict[str, Any], message: Message) -> dict[str, Any]:
         shop = self.kb.shop
+        entities = message.entities
         values: dict[str, Any] = {"shop_name": shop.name, "agent_name": shop.agent_name}
-        if entities["order_ids"]:
-            values["order_id"] = entities["order_ids"][0]
-        if entities["tracking_nos"]:
-            values["tracking_no"] = entities["tracking_nos"][0]
-        sku = order.get("sku") or (entities["skus"][0] if entities["skus"] else None)
+        if entities.order_ids:
+            values["order_id"] = entities.order_ids[0]
+        if entities.tracking_nos:
+            values["tracking_no"] = entities.tracking_nos[0]
+        sku = order.get("sku") or (entities.skus[0] if entities.skus else None)
         if sku and sku in self.kb.products:
             values.update(sku=sku, product_title=self.kb.products[sku].title)
         values.update({k: v for k, v in order.items() if v not in (None, "")})
@@ -153,13 +174,11 @@ def new_index(settings: Settings, normalizer: TextNormalizer, encoder: SentenceT
                        hnsw_ef_search=r.hnsw_ef_search)
 
 
-def load_understander(settings: Settings, kb: KnowledgeBase, normalizer: TextNormalizer,
-                      encoder: SentenceTransformerEncoder) -> Understander:
+def load_understander(settings: Settings, kb: KnowledgeBase, encoder: SentenceTransformerEncoder) -> Understander:
     m = settings.models
     return Understander(
         intent=IntentModel.load(settings.model_path(m.intent), embedding_version=encoder.version),
         sentiment=SentimentModel.load(settings.model_path(m.sentiment)),
         escalation=EscalationModel.load(settings.model_path(m.escalation), embedding_version=encoder.version),
-        lexicon=RiskLexicon(terms=kb.risk_terms),
-        normalizer=normalizer, encoder=encoder, kb=kb,
+        lexicon=RiskLexicon(terms=kb.risk_terms), kb=kb,
     )

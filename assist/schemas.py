@@ -62,6 +62,20 @@ class IntentOut(BaseModel):
     phase: str
     confidence: float
     alternatives: list[dict[str, float | str]]
+    abstained: bool = Field(default=False, description="too unsure to name an intent: `other`, with the likely ones as alternatives")
+
+
+class BoilerplateOut(BaseModel):
+    kind: str
+    text: str
+
+
+class MessageOut(BaseModel):
+    """How the message was read: evidence spans index into `text`."""
+
+    text: str = Field(description="normalized, with platform boilerplate set aside")
+    boilerplate: list[BoilerplateOut] = Field(description="menu strings, order cards, emoji codes that were set aside")
+    placeholders: list[str] = Field(description="kinds of export placeholders seen ([订单x] → order …)")
 
 
 class SentimentOut(BaseModel):
@@ -113,6 +127,7 @@ class SuggestResponse(BaseModel):
     sentiment: SentimentOut | None
     escalation: EscalationOut | None
     suggestions: list[SuggestionOut]
+    message: MessageOut
     entities: dict[str, list[str]]
     versions: dict[str, str]
     timings_ms: dict[str, float]
@@ -125,7 +140,7 @@ class RelatedOut(BaseModel):
 
 
 class HandoffOut(BaseModel):
-    reason: Literal["escalation", "human_requested", "low_confidence", "no_match"]
+    reason: Literal["escalation", "human_requested", "low_confidence", "ambiguous", "no_match"]
     message: str
 
 
@@ -140,6 +155,7 @@ class FaqResponse(BaseModel):
     sentiment: SentimentOut | None
     escalation: EscalationOut | None
     related: list[RelatedOut]
+    message: MessageOut
     versions: dict[str, str]
 
 

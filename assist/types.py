@@ -21,7 +21,7 @@ INTENTS: tuple[str, ...] = tuple(INTENT_PHASES)
 
 # Kinds of risky wording listed in knowledge/lexicon/risk_terms.tsv.
 RISK_SIGNALS: tuple[str, ...] = ("complaint_threat", "legal_threat", "safety", "counterfeit", "profanity",
-                                 "human_request", "supervisor_request")
+                                 "human_request", "supervisor_request", "repeat_contact")
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,6 @@ class Hit:
     matched: str
     lexical_rank: int | None = None
     dense_rank: int | None = None
+    lexical_score: float = 0.0       # BM25 score of the entry's best phrasing
+    title_similarity: float = 0.0    # cosine to the entry's title (its canonical question)
+    answer_similarity: float = 0.0   # cosine to the entry's answer

@@ -56,13 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     overlap, same1, same5, t_exact, t_hnsw = [], [], [], [], []
     allowed = [True] * len(entries)
     for q in queries:
-        vec = encoder.encode([normalizer.canonical(q)])[0]
+        msg = normalizer.parse(q, encoder=encoder)
+        vec = msg.embedding
         de, dh = exact._dense_ranking(vec, allowed)[:10], hnsw._dense_ranking(vec, allowed)[:10]
         overlap.append(len(set(de) & set(dh)) / max(len(de), 1))
         t0 = time.perf_counter()
-        he = [h.entry.id for h in exact.search(q, top_k=5, query_vec=vec)]
+        he = [h.entry.id for h in exact.search(msg, top_k=5)]
         t1 = time.perf_counter()
-        hh = [h.entry.id for h in hnsw.search(q, top_k=5, query_vec=vec)]
+        hh = [h.entry.id for h in hnsw.search(msg, top_k=5)]
         t2 = time.perf_counter()
         t_exact.append((t1 - t0) * 1000)
         t_hnsw.append((t2 - t1) * 1000)

@@ -10,7 +10,7 @@ For each knowledge-base size (--sizes, total entries as `assist kb validate` cou
    a. sequential, one client: --requests requests cycling through ~200 request bodies;
    b. throughput with N concurrent clients (--concurrency, threads, one connection each) over
       --concurrent-requests requests;
-   c. the server's own `timings_ms` (encode / classify / retrieve / rank) from every response;
+   c. the server's own `timings_ms` (parse / classify / retrieve / rank) from every response;
 4. record the server's RSS (VmRSS, and VmHWM: the peak) from /proc/<pid>/status;
 5. optionally (default on) build the index with `assist index build`, restart, and record the
    start-up time and RSS when the server loads a saved index instead of building one.
@@ -54,7 +54,7 @@ import synth_kb  # a sibling script, not a package: imported after the sys.path 
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_REPORT = REPO / "benchmarks" / "reports" / "latency.json"
-STAGES = ("encode", "classify", "retrieve", "rank")
+STAGES = ("parse", "classify", "retrieve", "rank")
 TARGETS = {"p50_ms": 10.0, "p99_ms": 30.0, "classify_p50_ms": 2.0}
 HOST = "127.0.0.1"  # loopback only, on purpose
 
@@ -459,7 +459,7 @@ def _fmt(v: Any, nd: int = 1) -> str:
 def table(results: list[dict[str, Any]], concurrency: Sequence[int]) -> str:
     rows = [["entries", "start-up s", "RSS MiB", "seq p50", "p90", "p99", "mean"]
             + [f"{c} clients rps / p50 / p99" for c in concurrency]
-            + ["encode", "classify", "retrieve", "rank", "outside"]]
+            + ["parse", "classify", "retrieve", "rank", "outside"]]
     for r in results:
         seq = r["sequential"]["latency"]
         st = r["sequential"]["stages"]

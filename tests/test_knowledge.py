@@ -83,3 +83,39 @@ def test_risk_terms_with_unknown_signal_are_reported(kb_copy):
         f.write("气炸了\trage\n")
     _, errors = load_knowledge(kb_copy)
     assert any("risk_terms.tsv:line" in e and "unknown signal 'rage'" in e for e in errors)
+
+
+def test_bad_boilerplate_and_risk_patterns_are_reported(kb_copy):
+    (kb_copy / "lexicon" / "boilerplate.tsv").write_text(
+        "我要转人工\thuman_request\nre:(unclosed\tmenu\n[订单x]\tplaceholder:teleport\nre:.*\theader\n", encoding="utf-8")
+    with open(kb_copy / "lexicon" / "risk_terms.tsv", "a", encoding="utf-8") as f:
+        f.write("re:[bad\trepeat_contact\n")
+    _, errors = load_knowledge(kb_copy)
+    text = "\n".join(errors)
+    assert "boilerplate.tsv:line 2: invalid regular expression" in text
+    assert "boilerplate.tsv:line 3: unknown kind 'placeholder:teleport'" in text
+    assert "boilerplate.tsv:line 4: regular expression matches the empty string" in text
+    assert "risk_terms.tsv" in text and "invalid regular expression" in text.split("risk_terms.tsv")[-1]
+
+
+def test_validate_warns_about_near_duplicate_entries_naming_both(kb_copy):
+    def add_twin(faqs):
+        twin = dict(faqs[0])
+        twin["id"] = faqs[0]["id"] + "-copy"
+        twin["question"] = faqs[0]["question"] + "呀"
+        twin["paraphrases"] = [p + "呀呀" for p in faqs[0]["paraphrases"]]
+        faqs.append(twin)
+    _edit_faq(kb_copy, add_twin)
+    result = CliRunner().invoke(main, ["kb", "validate", "--knowledge", str(kb_copy)])
+    assert result.exit_code == 0, result.output
+    doc = yaml.safe_load((kb_copy / "faq" / "faq.yaml").read_text(encoding="utf-8"))
+    first = doc["faqs"][0]["id"]
+    warning = next(line for line in result.output.splitlines() if "warning" in line)
+    assert first in warning and f"{first}-copy" in warning
+    assert "warning(s)" in result.output
+
+
+def test_demo_knowledge_has_no_near_duplicate_entries():
+    from assist.knowledge import lint
+
+    assert lint(load_knowledge(ROOT / "knowledge")[0]) == []

@@ -6,22 +6,23 @@ from assist.classify.signals import RiskLexicon
 from assist.classify.understand import SHOP_TZ, add_working_days
 from assist.config import ROOT
 from assist.knowledge import load_knowledge
+from assist.normalize import normalize_text
 from assist.types import INTENT_PHASES
 
 LEXICON = RiskLexicon(terms=load_knowledge(ROOT / "knowledge")[0].risk_terms)
 
 
 def test_signals_carry_their_evidence_span():
-    sigs = LEXICON.find("再不处理我就去黑猫投诉，还要找律师")
+    text = normalize_text("再不处理我就去黑猫投诉，还要找律师")
+    sigs = LEXICON.find(text)
     found = {(s.signal, s.evidence) for s in sigs}
     assert ("complaint_threat", "黑猫投诉") in found and ("legal_threat", "律师") in found
-    text = "再不处理我就去黑猫投诉，还要找律师"
     for s in sigs:
         assert text[s.start:s.end] == s.evidence
 
 
 def test_ascii_terms_match_whole_words_only():
-    assert [s.signal for s in LEXICON.find("你是SB吗")] == ["profanity"]
+    assert [s.signal for s in LEXICON.find(normalize_text("你是SB吗"))] == ["profanity"]
     assert LEXICON.find("usb接口有几个") == []
 
 
@@ -37,8 +38,8 @@ def test_working_days_skip_weekends():
 
 
 def understand(pipeline, text, history=()):
-    return pipeline.understander.understand(text, list(history),
-                                            now=dt.datetime(2026, 11, 23, 10, 0, tzinfo=SHOP_TZ))
+    message, past = pipeline.parse(text, list(history))
+    return pipeline.understander.understand(message, past, now=dt.datetime(2026, 11, 23, 10, 0, tzinfo=SHOP_TZ))
 
 
 @pytest.mark.parametrize("text, intent", [
@@ -95,11 +96,10 @@ def test_fast_scoring_equals_scikit_learn(pipeline, model):
     scikit-learn's own transform + predict_proba give."""
     import numpy as np
 
-    from assist.classify.text import classifier_text
-
     clf = getattr(pipeline.understander, model).classifier
-    texts = ["亲 XL码还有货吗？？", "订单2026110100203040500 怎么还没发货😡", "你好", "ＡＢＣ 退貨 退款", "@@"]
-    want_X = clf.vectorizer_.transform([classifier_text(t) for t in texts])
+    raw = ["亲 XL码还有货吗？？", "订单2026110100203040500 怎么还没发货😡", "你好", "ＡＢＣ 退貨 退款", "@@"]
+    texts = [m.features for m in pipeline.normalizer.parse_many(raw)]
+    want_X = clf.vectorizer_.transform(texts)
     assert abs(clf.tfidf(texts) - want_X).max() < 1e-12
     extra = clf.model_.coef_.shape[1] - want_X.shape[1]
     dense = np.random.default_rng(0).random((len(texts), extra)) if extra else None

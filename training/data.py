@@ -47,26 +47,37 @@ class Example:
     history: tuple[str, ...] = ()
     route: str | None = None
     intensity: float | None = None
+    source: str = ""
     split: str = field(default="train")
 
 
+INTENT_FOLDERS = ("intents", "traffic")  # template-style data, and the real-traffic-voice set
+
+
+def intent_files() -> list[Path]:
+    return [p for folder in INTENT_FOLDERS for p in sorted((DATA / folder).glob("*.yaml"))]
+
+
 def intent_examples() -> list[Example]:
-    """Our labelled messages; the split is by template, stratified by intent."""
-    raw: list[tuple[str, str, str, str]] = []
-    for path in sorted((DATA / "intents").glob("*.yaml")):
+    """Our labelled messages (training/data/intents and traffic); the split is by template,
+    stratified by intent. A template's `history` (earlier turns) goes with its examples;
+    Example.history holds the customer's turns, oldest first, as the API passes them."""
+    raw: list[tuple[str, str, str, str, tuple[str, ...], str]] = []
+    for path in intent_files():
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         intent = doc["intent"]
         if intent not in INTENTS or path.stem != intent:
             raise ValueError(f"{path}: intent '{intent}' must be one of the 22 ids and match the file name")
         for t in doc["templates"]:
+            history = tuple(str(h["text"]) for h in t.get("history") or () if h.get("role") == "customer")
             for text in t["examples"]:
-                raw.append((str(text), intent, t["id"], t.get("sentiment", "neutral")))
+                raw.append((str(text), intent, t["id"], t.get("sentiment", "neutral"), history, path.parent.name))
     by_label: dict[str, set[str]] = {}
-    for _, intent, group, _ in raw:
+    for _, intent, group, _, _, _ in raw:
         by_label.setdefault(intent, set()).add(group)
     test = stratified_test_groups(by_label)
-    return [Example(text=t, label=i, group=g, sentiment=s, split="test" if g in test else "train")
-            for t, i, g, s in raw]
+    return [Example(text=t, label=i, group=g, sentiment=s, history=h, source=src, split="test" if g in test else "train")
+            for t, i, g, s, h, src in raw]
 
 
 def faq_phrasing_examples(kb_dir: Path, exclude: set[str]) -> list[Example]:
@@ -81,10 +92,13 @@ def faq_phrasing_examples(kb_dir: Path, exclude: set[str]) -> list[Example]:
             if normalize_text(t) not in exclude]
 
 
+ESCALATION_FILES = (DATA / "escalation.jsonl", DATA / "traffic" / "escalation.jsonl")
+
+
 def escalation_examples() -> list[Example]:
     """Our labelled conversation turns; the split is by group, stratified by label."""
-    recs = [json.loads(line) for line in (DATA / "escalation.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    recs = [json.loads(line) for path in ESCALATION_FILES if path.exists()
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     by_label: dict[str, set[str]] = {}
     for r in recs:
         by_label.setdefault(r["label"], set()).add(r["group"])

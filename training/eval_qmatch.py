@@ -139,7 +139,7 @@ def retrieval(pairs: Sequence[Pair], normalizer: TextNormalizer, encoder: Encode
     settings = get_settings()
     index = new_index(settings, normalizer, encoder).build(entries)
     canon_q = [normalizer.canonical(q) for q in queries]
-    qvecs = encoder.encode(canon_q)
+    qmsgs = normalizer.parse_many(queries, encoder=encoder, lexical=True)
     # A copy of the query (same canonical text) in the corpus that is not gold is a distractor
     # the protocol keeps; counted so the skip-self columns can be read in context.
     canon_of = {entry_id[s]: normalizer.canonical(s) for s in corpus}
@@ -156,7 +156,7 @@ def retrieval(pairs: Sequence[Pair], normalizer: TextNormalizer, encoder: Encode
         search_s = 0.0
         for qi, q in enumerate(queries):
             t0 = time.perf_counter()
-            hits = index.search(q, top_k=index.candidates, kinds=("faq",), query_vec=qvecs[qi])
+            hits = index.search(qmsgs[qi], top_k=index.candidates, kinds=("faq",))
             search_s += time.perf_counter() - t0
             golds = {entry_id[g] for g in gold[q]}
             ids = [h.entry.id for h in hits if h.score > 0]

@@ -26,9 +26,6 @@ from assist.retrieval.encoder import SentenceTransformerEncoder
 from assist.types import Entry
 from training.data import DATASETS, REPORTS
 
-THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
-
-
 def held_out_split(entries: list[Entry], salt: str = "") -> tuple[list[Entry], list[tuple[str, str]]]:
     """(entries without their held-out phrasing, [(query, gold entry id)]). salt="dev" picks
     another phrasing per entry, for tuning fusion settings without touching the test one."""
@@ -44,6 +41,7 @@ def held_out_split(entries: list[Entry], salt: str = "") -> tuple[list[Entry], l
 
 
 def out_of_scope_queries(n: int = 300) -> list[str]:
+    """Voice-assistant queries (smp2019, evaluation only): a second, external out-of-scope set."""
     path = DATASETS / "smp2019_ecdt_nlu" / "smp2019_nlu.jsonl"
     if not path.exists():
         return []
@@ -60,7 +58,7 @@ def _metrics(ranks: list[int | None]) -> dict[str, float]:
 
 def _load(settings: Settings) -> tuple[KnowledgeBase, TextNormalizer, SentenceTransformerEncoder]:
     kb = require_knowledge(settings.paths.knowledge_dir)
-    normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
+    normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words(), boilerplate=kb.boilerplate)
     encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
     encoder.warm_up()
     return kb, normalizer, encoder
@@ -77,7 +75,6 @@ def run(*, settings: Settings | None = None) -> str:
     variants = {"hybrid (RRF)": (settings.retrieval.bm25_weight, settings.retrieval.dense_weight),
                 "bm25 only": (1.0, 0.0), "dense only": (0.0, 1.0)}
     rows = []
-    top1_sims: list[tuple[float, bool]] = []
     failures = []
     for name, (wb, wd) in variants.items():
         index.bm25_weight, index.dense_weight = wb, wd
@@ -88,7 +85,6 @@ def run(*, settings: Settings | None = None) -> str:
             ids = [h.entry.id for h in hits]
             ranks.append(ids.index(gold) + 1 if gold in ids else None)
             if name.startswith("hybrid"):
-                top1_sims.append((hits[0].similarity, ids[0] == gold))
                 if ids[0] != gold:
                     failures.append({"query": q, "gold": gold, "top1": ids[0]})
         ms = (time.perf_counter() - t0) * 1000 / len(queries)
@@ -98,29 +94,15 @@ def run(*, settings: Settings | None = None) -> str:
     report["results"] = rows
     report["failures"] = failures
 
-    oos = out_of_scope_queries()
-    oos_sims = [index.search(q, top_k=1, kinds=("faq",))[0].similarity for q in oos]
-    thresholds = []
-    for t in THRESHOLDS:
-        answered = [(s, ok) for s, ok in top1_sims if s >= t]
-        thresholds.append({
-            "threshold": t, "coverage": round(len(answered) / len(top1_sims), 4),
-            "precision": round(float(np.mean([ok for _, ok in answered])) if answered else 1.0, 4),
-            "out_of_scope_answered": round(float(np.mean([s >= t for s in oos_sims])) if oos_sims else 0.0, 4),
-        })
-    report["answer_threshold"] = {"in_service": settings.policy.answer_threshold, "out_of_scope_queries": len(oos),
-                                  "table": thresholds}
-
+    report["widget"] = "the widget decides on the learned ranker's calibrated confidence: assist evaluate ranker"
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / "retrieval.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     lines = [f"FAQ retrieval, held-out phrasings: {len(queries)} queries over {len(queries)} FAQ entries "
              f"(kb {kb.version}, encoder {encoder.version})",
              f"{'variant':<16}{'R@1':>8}{'R@5':>8}{'MRR':>8}{'ms/q':>8}"]
     lines += [f"{r['variant']:<16}{r['recall@1']:>8.4f}{r['recall@5']:>8.4f}{r['mrr']:>8.4f}{r['ms_per_query']:>8.2f}" for r in rows]
-    lines += ["", f"widget answer threshold (in service {settings.policy.answer_threshold}); "
-              f"out-of-scope = {len(oos)} smp2019 assistant queries",
-              f"{'threshold':>10}{'coverage':>10}{'precision':>11}{'oos answered':>14}"]
-    lines += [f"{t['threshold']:>10.2f}{t['coverage']:>10.4f}{t['precision']:>11.4f}{t['out_of_scope_answered']:>14.4f}" for t in thresholds]
+    lines += ["", "retrieval stage only (fused order); the service re-orders with the learned ranker and the "
+              "widget decides on its calibrated confidence: see `assist evaluate ranker`"]
     lines.append(f"\nwrote {REPORTS / 'retrieval.json'}")
     return "\n".join(lines)
 

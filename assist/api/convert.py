@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from assist.classify.understand import Understanding
+from assist.normalize import Message
 from assist.pipeline import FaqResult, SuggestResult
 from assist.rank import Source
 from assist.schemas import (
-    EscalationOut, FaqResponse, HandoffOut, IntentOut, ReasonOut, RelatedOut, SentimentOut,
+    BoilerplateOut, EscalationOut, FaqResponse, HandoffOut, IntentOut, MessageOut, ReasonOut, RelatedOut, SentimentOut,
     SourceOut, SuggestionOut, SuggestResponse,
 )
 
@@ -17,7 +18,8 @@ def _understanding(u: Understanding | None) -> tuple[IntentOut | None, Sentiment
     e = u.escalation
     return (
         IntentOut(id=u.intent.intent, phase=u.intent.phase, confidence=round(u.intent.confidence, 4),
-                  alternatives=[{"id": i, "confidence": round(p, 4)} for i, p in u.intent.alternatives]),
+                  alternatives=[{"id": i, "confidence": round(p, 4)} for i, p in u.intent.alternatives],
+                  abstained=u.intent.abstained),
         SentimentOut(label=u.sentiment.label,  # type: ignore[arg-type]
                      probabilities={k: round(v, 4) for k, v in u.sentiment.probabilities.items()},
                      intensity=round(u.sentiment.intensity, 3)),
@@ -25,6 +27,11 @@ def _understanding(u: Understanding | None) -> tuple[IntentOut | None, Sentiment
                       reasons=[ReasonOut(code=r.code, evidence=r.evidence, span=r.span, detail=r.detail) for r in e.reasons],
                       route=e.route, priority=e.priority, sla_deadline=e.sla_deadline, sla_rule=e.sla_rule),  # type: ignore[arg-type]
     )
+
+
+def _message(m: Message) -> MessageOut:
+    return MessageOut(text=m.text, boilerplate=[BoilerplateOut(kind=k, text=t) for k, t in m.boilerplate],
+                      placeholders=list(m.placeholders))
 
 
 def _source(s: Source) -> SourceOut:
@@ -41,7 +48,7 @@ def suggest_response(result: SuggestResult, *, request_id: str, versions: dict[s
                           missing_variables=s.missing_variables, sources=[_source(x) for x in s.sources])
             for i, s in enumerate(result.suggestions, 1)
         ],
-        entities=result.entities, versions=versions, timings_ms=result.timings_ms,
+        message=_message(result.message), entities=result.entities, versions=versions, timings_ms=result.timings_ms,
     )
 
 
@@ -56,7 +63,8 @@ def faq_response(result: FaqResult, *, request_id: str, versions: dict[str, str]
         handoff=HandoffOut(reason=d.handoff_reason, message=d.handoff_message)  # type: ignore[arg-type]
         if d.handoff_reason and d.handoff_message else None,
         intent=intent, sentiment=sentiment, escalation=escalation,
-        related=[RelatedOut(entry_id=h.entry.id, question=h.entry.title, confidence=round(h.similarity, 4))
-                 for h in result.related],
+        related=[RelatedOut(entry_id=r.hit.entry.id, question=r.hit.entry.title, confidence=round(r.confidence, 4))
+                 for r in result.related],
+        message=_message(result.message),
         versions=versions,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from assist.artifacts import read_manifest
 from assist.classify.signals import SIGNALS, RiskLexicon, Signal
 from assist.classify.text import TextClassifier, _load_skops
 from assist.errors import ArtifactError, Incompatible
+from assist.normalize import Message
 from assist.types import INTENT_PHASES
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -41,31 +42,56 @@ class IntentPrediction:
     phase: str
     confidence: float
     alternatives: list[tuple[str, float]]
+    abstained: bool = False  # too unsure: `other`, with the likely intents as alternatives
+    probabilities: dict[str, float] = field(default_factory=dict)  # every intent's (read by the ranker)
+
+
+ABSTAIN_INTENT = "other"
 
 
 class IntentModel:
-    """Which of the 22 intents a message expresses; the phase follows from the intent."""
+    """Which of the 22 intents a message expresses; the phase follows from the intent.
+    Below `abstain_below` the model answers `other` and shows its best guesses instead of
+    sinking an unfamiliar message into a confident wrong intent."""
 
-    def __init__(self, *, classifier: TextClassifier):
+    def __init__(self, *, classifier: TextClassifier, abstain_below: float = 0.0):
         self.classifier = classifier
+        self.abstain_below = abstain_below
 
-    def predict(self, text: str, embedding: np.ndarray | None) -> IntentPrediction:
-        emb = None if embedding is None else embedding.reshape(1, -1)
-        proba = self.classifier.predict_proba([text], emb)[0]
+    def proba(self, messages: list[Message]) -> np.ndarray:
+        emb = (np.vstack([m.embedding for m in messages]) if self.classifier.embedding_weight > 0 else None)
+        return self.classifier.predict_proba([m.features for m in messages], emb)
+
+    def predict(self, message: Message) -> IntentPrediction:
+        return self.decide(self.proba([message])[0])
+
+    def decide(self, proba: np.ndarray) -> IntentPrediction:
         order = np.argsort(-proba)
         classes = self.classifier.classes_
-        best = classes[order[0]]
+        best, conf = classes[order[0]], float(proba[order[0]])
+        probs = {c: float(p) for c, p in zip(classes, proba)}
+        if conf < self.abstain_below and best != ABSTAIN_INTENT:
+            return IntentPrediction(intent=ABSTAIN_INTENT, phase=INTENT_PHASES[ABSTAIN_INTENT], confidence=conf,
+                                    alternatives=[(classes[i], float(proba[i])) for i in order[:3]], abstained=True,
+                                    probabilities=probs)
         return IntentPrediction(
-            intent=best, phase=INTENT_PHASES[best], confidence=float(proba[order[0]]),
-            alternatives=[(classes[i], float(proba[i])) for i in order[1:3]],
+            intent=best, phase=INTENT_PHASES[best], confidence=conf,
+            alternatives=[(classes[i], float(proba[i])) for i in order[1:3]], probabilities=probs,
         )
+
+    def save(self, folder: Path) -> None:
+        self.classifier.save(folder)
+        (Path(folder) / "thresholds.json").write_text(json.dumps({"abstain_below": self.abstain_below}),
+                                                      encoding="utf-8")
 
     version = ""
 
     @classmethod
     def load(cls, folder: Path, *, embedding_version: str | None = None) -> "IntentModel":
         manifest = _check_folder(folder, "intent", embedding_version)
-        self = cls(classifier=TextClassifier.load(folder))
+        t_path = Path(folder) / "thresholds.json"
+        t = json.loads(t_path.read_text(encoding="utf-8")) if t_path.exists() else {}
+        self = cls(classifier=TextClassifier.load(folder), abstain_below=float(t.get("abstain_below", 0.0)))
         self.version = manifest["version"]
         return self
 
@@ -86,10 +112,11 @@ class SentimentModel:
         self.classifier = classifier
         self.intensity = intensity
 
-    def fit_intensity(self, texts: list[str], targets: np.ndarray) -> None:
-        self.intensity = Ridge(alpha=1.0).fit(self.classifier.tfidf(texts), targets)
+    def fit_intensity(self, features: list[str], targets: np.ndarray) -> None:
+        self.intensity = Ridge(alpha=1.0).fit(self.classifier.tfidf(features), targets)
 
     def predict_many(self, texts: list[str]) -> list[SentimentPrediction]:
+        """Predictions for Message.features strings."""
         if not texts:
             return []
         X = self.classifier.tfidf(texts)  # shared by both models
@@ -130,28 +157,57 @@ class SentimentModel:
 class Turn:
     """What escalation features are computed from: a customer message and its analysis."""
 
-    text: str
+    message: Message
     signals: list[Signal]
     sentiment: SentimentPrediction
-    embedding: np.ndarray
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+    @property
+    def embedding(self) -> np.ndarray:
+        assert self.message.embedding is not None, "parse turns with the encoder"
+        return self.message.embedding
+
+
+REPEAT_SIMILARITY = 0.8
+
+
+def repeat_similarity(turn: Turn, history: list[Turn]) -> tuple[int, float]:
+    """(index, cosine) of the earlier message most like this one; (-1, 0) without history."""
+    if not history:
+        return -1, 0.0
+    sims = [float(turn.embedding @ h.embedding) for h in history]
+    best = int(np.argmax(sims))
+    return best, sims[best]
+
+
+def negative_trend(turn: Turn, history: list[Turn]) -> float:
+    """How much more negative the conversation got turn by turn: the rise of p(negative)
+    over the last turns when every step rises (0 when any step falls or stays)."""
+    series = [h.sentiment.probabilities.get("negative", 0.0) for h in history[-2:]]
+    series.append(turn.sentiment.probabilities.get("negative", 0.0))
+    if len(series) < 2 or any(b <= a for a, b in zip(series, series[1:])):
+        return 0.0
+    return series[-1] - series[0]
 
 
 def escalation_features(turn: Turn, history: list[Turn]) -> np.ndarray:
-    """Dense features: risk signals now and before, repetition, mood and its trend.
-    Intensity is left out on purpose: its regressor is fitted on the escalation data itself,
-    so on training rows it would be an in-sample (leaked) feature."""
+    """Dense features of the message itself (its risk signals, mood, insistence) and of the
+    history only through explicit signals (repetition of an earlier message, mood trend), so
+    an angry history does not make a calm message look escalating. Intensity is left out on
+    purpose: its regressor is fitted on the escalation data itself, so on training rows it
+    would be an in-sample (leaked) feature."""
     now = {s.signal for s in turn.signals}
-    before = {s.signal for h in history for s in h.signals}
-    repeat = max((float(turn.embedding @ h.embedding) for h in history), default=0.0)
+    _, repeat = repeat_similarity(turn, history)
     neg_now = turn.sentiment.probabilities.get("negative", 0.0)
-    neg_hist = [h.sentiment.probabilities.get("negative", 0.0) for h in history]
-    trend = neg_now - float(np.mean(neg_hist)) if neg_hist else 0.0
-    exclaims = min(turn.text.count("!") + turn.text.count("！") + turn.text.count("?？"), 3) / 3
+    text = turn.text
+    exclaims = min(text.count("!") + text.count("?"), 3) / 3
     return np.array(
         [1.0 if s in now else 0.0 for s in SIGNALS]
-        + [1.0 if s in before else 0.0 for s in SIGNALS]
-        + [repeat, 1.0 if repeat >= 0.8 else 0.0, neg_now, trend,
-           max(neg_hist, default=0.0), min(len(history), 5) / 5, exclaims],
+        + [repeat * neg_now, 1.0 if repeat >= REPEAT_SIMILARITY and neg_now >= 0.5 else 0.0, neg_now,
+           max(negative_trend(turn, history), 0.0), exclaims],
         dtype=np.float64,
     )
 
@@ -167,7 +223,7 @@ class EscalationModel:
 
     def probabilities(self, turn: Turn, history: list[Turn]) -> dict[str, float]:
         feats = escalation_features(turn, history).reshape(1, -1)
-        proba = self.classifier.predict_proba([turn.text], feats)[0]
+        proba = self.classifier.predict_proba([turn.message.features], feats)[0]
         return {c: float(p) for c, p in zip(self.classifier.classes_, proba)}
 
     def decide(self, probs: dict[str, float], *, hard_signal: bool = False) -> str:
@@ -197,7 +253,7 @@ class EscalationModel:
 
 
 HARD_SIGNALS = frozenset({"safety", "legal_threat", "complaint_threat", "counterfeit", "profanity",
-                          "supervisor_request"})
+                          "supervisor_request", "repeat_contact"})
 
 
 def has_hard_signal(turn: Turn) -> bool:
@@ -205,8 +261,6 @@ def has_hard_signal(turn: Turn) -> bool:
         s.signal in HARD_SIGNALS for s in turn.signals)
 
 
-def build_turns(texts: list[str], lexicon: RiskLexicon, sentiment: SentimentModel,
-                embeddings: np.ndarray) -> list[Turn]:
-    sents = sentiment.predict_many(texts)
-    return [Turn(text=t, signals=lexicon.find(t), sentiment=s, embedding=e)
-            for t, s, e in zip(texts, sents, embeddings)]
+def build_turns(messages: list[Message], lexicon: RiskLexicon, sentiment: SentimentModel) -> list[Turn]:
+    sents = sentiment.predict_many([m.features for m in messages])
+    return [Turn(message=m, signals=lexicon.find(m.text), sentiment=s) for m, s in zip(messages, sents)]

@@ -1,5 +1,8 @@
 """The shared text classifier: char n-gram TF-IDF (+ sentence embedding) → logistic regression.
 
+It reads `Message.features` (normalize.py): normalized text, boilerplate set aside, numbers
+and placeholders as symbols. Training and the service both make those with the same parse.
+
 Saved without pickle: the vocabulary as JSON, idf as .npy, the linear model with skops;
 loading accepts only the scikit-learn types listed in TRUSTED, so a tampered file cannot
 run code.
@@ -8,7 +11,6 @@ run code.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,25 +22,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from assist.errors import ArtifactError, Incompatible
-from assist.normalize import LONG_NUMBER_RE, SKU_RE, TRACKING_RE, normalize_text
 
 TRUSTED = [
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.linear_model._ridge.Ridge",
     "numpy.float64", "numpy.int64", "numpy.dtype", "builtins.slice",
 ]
-_DIGITS_RE = re.compile(r"\d+")
-
-
-def classifier_text(text: str) -> str:
-    """What classifiers read: normalized text with order numbers, SKUs and other numbers
-    replaced by placeholders, so a model learns 'has an order number', not the number."""
-    text = normalize_text(text)
-    text = TRACKING_RE.sub(" ⓣ ", text)
-    text = LONG_NUMBER_RE.sub(" ⓞ ", text)
-    text = SKU_RE.sub(" ⓢ ", text)
-    return _DIGITS_RE.sub("0", text)
-
 
 class TextClassifier:
     def __init__(self, *, ngram_max: int = 3, C: float = 10.0, embedding_weight: float = 0.0,
@@ -72,7 +61,7 @@ class TextClassifier:
         vocab, idf = self.vectorizer_.vocabulary_, self.vectorizer_.idf_
         indptr, indices, data = [0], [], []
         for text in texts:
-            counts = Counter(j for g in self._analyzer(classifier_text(text)) if (j := vocab.get(g)) is not None)
+            counts = Counter(j for g in self._analyzer(text) if (j := vocab.get(g)) is not None)
             cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[cols]
             norm = float(np.sqrt(vals @ vals))
@@ -94,7 +83,7 @@ class TextClassifier:
     def fit(self, texts: list[str], labels: list[str], embeddings: np.ndarray | None = None,
             sample_weight: np.ndarray | None = None) -> "TextClassifier":
         self.vectorizer_ = self._vectorizer()
-        self.vectorizer_.fit([classifier_text(t) for t in texts])
+        self.vectorizer_.fit(texts)
         self._analyzer = None
         X = self._features(texts, embeddings)
         self.model_ = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight)

@@ -10,26 +10,29 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from assist.classify.models import (
-    EscalationModel, IntentModel, IntentPrediction, SentimentModel, SentimentPrediction, Turn,
-    build_turns, has_hard_signal,
+    REPEAT_SIMILARITY, EscalationModel, IntentModel, IntentPrediction, SentimentModel, SentimentPrediction,
+    Turn, build_turns, has_hard_signal, negative_trend, repeat_similarity,
 )
 from assist.classify.signals import RiskLexicon
 from assist.knowledge import KnowledgeBase
-from assist.normalize import TextNormalizer
+from assist.normalize import Message
 from assist.privacy import mask_pii
-from assist.retrieval.encoder import Encoder
 
 SHOP_TZ = ZoneInfo("Asia/Shanghai")
 MAX_HISTORY = 10
-REPEAT_SIMILARITY = 0.8
 WORSENING_TREND = 0.35
-ANGRY_INTENSITY = 0.7
+# The message's own tone as evidence: chosen on the escalation train split, where an
+# intensity of 0.7 kept 77 % of escalations and 0.6 keeps 95 % at the same precision. (A
+# merely negative message is not angry: flat problem reports are negative too.)
+ANGRY_INTENSITY = 0.6
+NEGATIVE = 0.5  # p(negative) from which a message states a problem
+ANGRY_NEGATIVE = 0.7  # a worsening mood counts once the message itself is clearly negative
 
 # Which team a reason sends the conversation to, most serious first.
 ROUTE_ORDER: list[tuple[str, set[str]]] = [
     ("safety_legal", {"safety", "legal_threat"}),
     ("complaint_team", {"complaint_threat", "counterfeit"}),
-    ("supervisor", {"profanity", "supervisor_request", "repeat_issue", "worsening_sentiment"}),
+    ("supervisor", {"profanity", "supervisor_request", "repeat_contact", "repeat_issue", "worsening_sentiment"}),
     ("after_sales", {"human_request", "angry_tone"}),
 ]
 PRIORITY = {"safety_legal": "P1", "complaint_team": "P2", "supervisor": "P2", "after_sales": "P3"}
@@ -61,6 +64,14 @@ class Understanding:
     escalation: Escalation
 
 
+def evidence_rule(decision: str, reasons: list[Reason], turn: Turn) -> str:
+    """An escalation needs evidence: without any reason it is at most a watch, and only
+    when the message itself is negative."""
+    if decision == "none" or reasons:
+        return decision
+    return "watch" if turn.sentiment.probabilities.get("negative", 0.0) >= NEGATIVE else "none"
+
+
 def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
     """Deadline `days` working days (Mon–Fri) after start; public holidays are not modelled."""
     out = start
@@ -72,14 +83,14 @@ def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
 
 
 class Understander:
+    """Reads parsed messages (normalize.Message, with embeddings); never parses again."""
+
     def __init__(self, *, intent: IntentModel, sentiment: SentimentModel, escalation: EscalationModel,
-                 lexicon: RiskLexicon, normalizer: TextNormalizer, encoder: Encoder, kb: KnowledgeBase):
+                 lexicon: RiskLexicon, kb: KnowledgeBase):
         self.intent = intent
         self.sentiment = sentiment
         self.escalation = escalation
         self.lexicon = lexicon
-        self.normalizer = normalizer
-        self.encoder = encoder
         self.kb = kb
 
     @property
@@ -87,21 +98,15 @@ class Understander:
         return {"intent": self.intent.version, "sentiment": self.sentiment.version,
                 "escalation": self.escalation.version}
 
-    def understand(self, text: str, history: list[str], *, embedding: np.ndarray | None = None,
-                   now: dt.datetime | None = None) -> Understanding:
-        history = history[-MAX_HISTORY:]
-        # Models were trained on embeddings of the canonical text, so embed the same here.
-        if embedding is None:
-            embedding = self.encoder.encode([self.normalizer.canonical(text)])[0]
-        hist_vecs = (self.encoder.encode([self.normalizer.canonical(h) for h in history]) if history
-                     else np.zeros((0, embedding.shape[0]), np.float32))
-        turns = build_turns([text, *history], self.lexicon, self.sentiment,
-                            np.vstack([embedding.reshape(1, -1), hist_vecs]))
+    def understand(self, message: Message, history: list[Message], *, now: dt.datetime | None = None) -> Understanding:
+        """history: the customer's earlier messages, oldest first."""
+        turns = build_turns([message, *history[-MAX_HISTORY:]], self.lexicon, self.sentiment)
         turn, past = turns[0], turns[1:]
-        intent = self.intent.predict(text, embedding)
+        intent = self.intent.predict(message)
         probs = self.escalation.probabilities(turn, past)
         decision = self.escalation.decide(probs, hard_signal=has_hard_signal(turn))
         reasons = self._reasons(turn, past, intent) if decision != "none" else []
+        decision = evidence_rule(decision, reasons, turn)
         route = self._route(reasons) if decision != "none" else None
         priority = PRIORITY[route] if route else None
         if decision == "watch" and priority:
@@ -110,27 +115,28 @@ class Understander:
         return Understanding(
             intent=intent, sentiment=turn.sentiment,
             escalation=Escalation(decision=decision, probability=round(probs.get("escalate", 0.0), 4),
-                                  reasons=reasons, route=route, priority=priority,
+                                  reasons=reasons if decision != "none" else [], route=route, priority=priority,
                                   sla_deadline=deadline, sla_rule=rule_id),
         )
 
     def _reasons(self, turn: Turn, past: list[Turn], intent: IntentPrediction) -> list[Reason]:
+        """Each reason carries its evidence: words of this message, or (for the history's
+        explicit signals) the earlier message it repeats or the mood trend per turn."""
         reasons = [Reason(code=s.signal, evidence=s.evidence, span=(s.start, s.end)) for s in turn.signals]
         codes = {r.code for r in reasons}
         if intent.intent == "human_agent" and "human_request" not in codes:
             reasons.append(Reason(code="human_request", evidence=mask_pii(turn.text), detail="intent human_agent"))
-        if past:
-            sims = [float(turn.embedding @ h.embedding) for h in past]
-            best = int(np.argmax(sims))
-            if sims[best] >= REPEAT_SIMILARITY:
+        negative = turn.sentiment.probabilities.get("negative", 0.0)
+        if past and negative >= NEGATIVE:  # a thank-you that resembles an earlier message repeats nothing
+            best, sim = repeat_similarity(turn, past)
+            if sim >= REPEAT_SIMILARITY:
                 reasons.append(Reason(code="repeat_issue", evidence=mask_pii(past[best].text),
-                                      detail=f"similarity {sims[best]:.2f} to an earlier message"))
-            neg_hist = [h.sentiment.probabilities.get("negative", 0.0) for h in past]
-            trend = turn.sentiment.probabilities.get("negative", 0.0) - float(np.mean(neg_hist))
-            if trend >= WORSENING_TREND:
+                                      detail=f"similarity {sim:.2f} to an earlier message"))
+            trend = negative_trend(turn, past)
+            if trend >= WORSENING_TREND and negative >= ANGRY_NEGATIVE:
                 reasons.append(Reason(code="worsening_sentiment", evidence=mask_pii(turn.text),
-                                      detail=f"negative probability up {trend:.2f} on the conversation so far"))
-        if turn.sentiment.intensity >= ANGRY_INTENSITY or not reasons:
+                                      detail=f"negative probability up {trend:.2f}, turn by turn"))
+        if turn.sentiment.intensity >= ANGRY_INTENSITY:
             reasons.append(Reason(code="angry_tone", evidence=mask_pii(turn.text),
                                   detail=f"intensity {turn.sentiment.intensity:.2f}"))
         return reasons

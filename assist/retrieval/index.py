@@ -15,7 +15,7 @@ import numpy as np
 
 from assist.artifacts import atomic_folder, library_versions, read_manifest, write_manifest
 from assist.errors import Incompatible
-from assist.normalize import TextNormalizer
+from assist.normalize import Message, TextNormalizer
 from assist.retrieval.bm25 import BM25Retriever
 from assist.retrieval.dense import DenseRetriever
 from assist.retrieval.encoder import Encoder
@@ -66,6 +66,9 @@ class HybridIndex:
         self.bm25_ = bm25
         self.dense_ = dense
         self.vectors_ = dense.vectors  # for exact similarity of candidates
+        # Answers are not matched (a question is), but how close the answer is tells the
+        # ranker something when the shopper's words differ from every phrasing.
+        self.answer_vectors_ = self.encoder.encode([self.normalizer.canonical(e.answer) for e in self.entries_])
         self.kb_version_ = kb_version
 
     def entry(self, entry_id: str) -> Entry | None:
@@ -73,17 +76,21 @@ class HybridIndex:
         return None if i is None else self.entries_[i]
 
     # --- searching ----------------------------------------------------------------------
-    def search(self, text: str, *, top_k: int = 5, kinds: Iterable[EntryKind] | None = None,
-               query_vec: np.ndarray | None = None) -> list[Hit]:
-        """Entries best matching `text`, best first: at most top_k, sorted by fused score.
-        Pass query_vec when the caller already encoded the canonical text."""
+    def parse(self, text: str) -> Message:
+        """A query parsed as the service parses messages (for callers without a Message)."""
+        return self.normalizer.parse(text, encoder=self.encoder)
+
+    def search(self, query: Message | str, *, top_k: int = 5, kinds: Iterable[EntryKind] | None = None) -> list[Hit]:
+        """Entries best matching the query, best first: at most top_k, sorted by fused score."""
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
+        message = self.parse(query) if isinstance(query, str) else query
+        if message.embedding is None:
+            raise ValueError("search needs a Message parsed with the encoder")
         allowed = np.isin(self.kind_, list(kinds)) if kinds is not None else np.ones(len(self.entries_), bool)
-        if query_vec is None:
-            query_vec = self.encoder.encode([self.normalizer.canonical(text)])[0]
+        query_vec = message.embedding
 
-        lexical = self._lexical_ranking(text, allowed)
+        lexical, lexical_scores = self._lexical_ranking(list(message.terms), allowed)
         dense = self._dense_ranking(query_vec, allowed)
         fused: dict[int, float] = {}
         for weight, ranking in ((self.bm25_weight, lexical), (self.dense_weight, dense)):
@@ -95,11 +102,15 @@ class HybridIndex:
         order = sorted(fused, key=lambda e: (-round(fused[e], 9), -best[e][1], self.entries_[e].id))[:top_k]
         lex_rank = {e: r for r, e in enumerate(lexical, 1)}
         dense_rank = {e: r for r, e in enumerate(dense, 1)}
+        title_sims = self.vectors_[self.entry_start_[order]] @ query_vec if order else []
+        answer_sims = self.answer_vectors_[order] @ query_vec if order else []
         return [
             Hit(entry=self.entries_[e], score=round(fused[e], 6),
                 similarity=float(np.clip(best[e][1], 0.0, 1.0)), matched=self.rows_[best[e][0]],
-                lexical_rank=lex_rank.get(e), dense_rank=dense_rank.get(e))
-            for e in order
+                lexical_rank=lex_rank.get(e), dense_rank=dense_rank.get(e),
+                lexical_score=float(lexical_scores[e]), title_similarity=float(np.clip(t, 0.0, 1.0)),
+                answer_similarity=float(np.clip(a, 0.0, 1.0)))
+            for e, t, a in zip(order, title_sims, answer_sims)
         ]
 
     def _closest_rows(self, entries: list[int], query_vec: np.ndarray) -> dict[int, tuple[int, float]]:
@@ -122,15 +133,16 @@ class HybridIndex:
         stop = int(self.entry_start_[e + 1]) if e + 1 < len(self.entries_) else len(self.rows_)
         return start, stop
 
-    def _lexical_ranking(self, text: str, allowed: np.ndarray) -> list[int]:
-        row_scores = self.bm25_.scores(self.normalizer.lexical_terms(text))
+    def _lexical_ranking(self, terms: list[str], allowed: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """(entries by BM25 of their best phrasing, that score for every entry)."""
+        row_scores = self.bm25_.scores(terms)
         entry_scores = np.maximum.reduceat(row_scores, self.entry_start_) if len(row_scores) else row_scores
         entry_scores = np.where(allowed, entry_scores, 0.0)
         n = min(self.candidates, int(np.count_nonzero(entry_scores > 0)))
         if n == 0:
-            return []
+            return [], entry_scores
         top = np.argpartition(-entry_scores, n - 1)[:n]
-        return sorted(top.tolist(), key=lambda e: (-entry_scores[e], e))
+        return sorted(top.tolist(), key=lambda e: (-entry_scores[e], e)), entry_scores
 
     def _dense_ranking(self, query_vec: np.ndarray, allowed: np.ndarray) -> list[int]:
         # Over-fetch rows: several rows may belong to one entry or to a filtered-out kind.

@@ -1,8 +1,10 @@
-"""Turn retrieved entries into ready-to-send suggestions, ranked for the agent.
+"""Turn ranked entries into ready-to-send suggestions for the agent.
 
-Score = fused retrieval score (scaled to the best hit) + a bonus when the entry serves the
-predicted intent. Reply scripts for the predicted intent join the list even when the words
-did not match, because a script is chosen by situation, not by wording.
+Every suggestion's score is how likely it fits the message: FAQ answers carry the learned
+ranker's calibrated confidence; product sheets their similarity, scaled by how strong their
+retrieval was beside the best hit; reply scripts for the predicted intent, which join the
+list even when the words did not match (a script is chosen by situation, not by wording),
+half the intent's confidence, so a sure FAQ answer comes first.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assist.knowledge import PLACEHOLDER_RE, KnowledgeBase
+from assist.rank.learned import RankedHit
 from assist.types import Entry, Hit
 
-SCRIPT_BASE_SCORE = 0.5  # a script picked by intent ranks like a mid-strength match
+SCRIPT_WEIGHT = 0.5  # a script picked by intent ranks like a mid-strength match
 
 
 @dataclass(frozen=True)
@@ -56,20 +59,21 @@ def sources_for(entry: Entry, kb: KnowledgeBase) -> list[Source]:
     return out
 
 
-def rank(hits: list[Hit], *, kb: KnowledgeBase, scripts_by_intent: dict[str, list[Entry]],
-         intent: str | None, intent_confidence: float, intent_boost: float,
-         values: dict[str, Any], top_k: int) -> list[Suggestion]:
-    best = max((h.score for h in hits), default=0.0) or 1.0
+def rank(faq: list[RankedHit], others: list[Hit], *, kb: KnowledgeBase, scripts_by_intent: dict[str, list[Entry]],
+         intent: str | None, intent_confidence: float, values: dict[str, Any], top_k: int) -> list[Suggestion]:
+    """faq: FAQ hits in the ranker's order; others: product (and other non-FAQ) hits."""
+    best = max((h.score for h in [*(r.hit for r in faq), *others]), default=0.0) or 1.0
     suggestions: dict[str, Suggestion] = {}
-    for h in hits:
+    for r in faq:
+        suggestions[r.hit.entry.id] = _suggestion(r.hit.entry, kb, values, r.confidence, r.confidence)
+    for h in others:
         if h.entry.kind == "rule":
             continue  # rules are cited as sources, never sent to a customer as they are
-        score = h.score / best + (intent_boost if intent and h.entry.intent == intent else 0.0)
-        suggestions[h.entry.id] = _suggestion(h.entry, kb, values, score, h.similarity)
+        suggestions[h.entry.id] = _suggestion(h.entry, kb, values, h.similarity * h.score / best, h.similarity)
     if intent:
         for entry in scripts_by_intent.get(intent, []):
             if entry.id not in suggestions:
-                suggestions[entry.id] = _suggestion(entry, kb, values, SCRIPT_BASE_SCORE + intent_boost,
+                suggestions[entry.id] = _suggestion(entry, kb, values, SCRIPT_WEIGHT * intent_confidence,
                                                     intent_confidence)
     ordered = sorted(suggestions.values(), key=lambda s: (-s.score, not s.ready, s.entry_id))
     return ordered[:top_k]

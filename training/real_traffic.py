@@ -1,0 +1,131 @@
+"""Our real-traffic evaluation set: customer turns of real JD / Taobao chats, labelled by us.
+
+The chats (../shared/datasets/jddc2019_sample, ecd_taobao_sample) carry no licence, so the
+repository holds only our labels and a reference to each turn; the text and its history are
+read from the shared folder at evaluation time and checked against a digest of the text
+that was labelled. Evaluation only: nothing here is ever trained on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from training.data import DATA, DATASETS
+
+EVAL = DATA / "eval"
+FILES = (EVAL / "real_traffic_jddc_chat.jsonl", EVAL / "real_traffic_dev_ecd.jsonl")
+
+
+@dataclass(frozen=True)
+class RealTurn:
+    id: str
+    source: str                 # jddc_chat | jddc_dev | ecd_test
+    text: str
+    history: tuple[str, ...]    # the customer's earlier turns, oldest first (as the API takes them)
+    intent: str
+    sentiment: str
+    escalate: bool
+    ambiguous: bool
+    alt_intent: str | None
+    needs_history: bool
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _jddc_sessions() -> dict[str, list[tuple[int, str, str]]]:
+    path = DATASETS / "jddc2019_sample" / "chat_sample_utterances.csv"
+    sessions: dict[str, list[tuple[int, str, str]]] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            sessions.setdefault(r["session_id"], []).append((int(r["turn"]), r["role"], r["text"]))
+    return {k: sorted(v) for k, v in sessions.items()}
+
+
+def _customer_turns(messages: list[tuple[str, str]]) -> list[str]:
+    """Consecutive customer messages merged into turns, as they were labelled."""
+    turns: list[str] = []
+    prev = None
+    for role, text in messages:
+        if role == "customer" and prev == "customer":
+            turns[-1] += " " + text
+        elif role == "customer":
+            turns.append(text)
+        prev = role
+    return turns
+
+
+def _resolve_jddc_chat(rec: dict) -> tuple[str, tuple[str, ...]]:  # type: ignore[type-arg]
+    msgs = _jddc_sessions()[rec["session_id"]]
+    a, b = rec["turns"]
+    text = " ".join(t for n, role, t in msgs if a <= n <= b)
+    history = _customer_turns([(role, t) for n, role, t in msgs if n < a])
+    return text, tuple(history)
+
+
+@lru_cache(maxsize=1)
+def _jddc_dev() -> dict[str, dict]:  # type: ignore[type-arg]
+    path = DATASETS / "jddc2019_sample" / "dev_sessions.jsonl"
+    return {d["session_id"]: d for d in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+
+
+def _resolve_jddc_dev(ref: str) -> tuple[str, tuple[str, ...]]:
+    sid, q = ref.rsplit("#", 1)
+    s = _jddc_dev()[sid]
+    history = [t["text"] for t in s["context"] if t["role"] == "customer"]
+    for item in s["qa"]:
+        if str(item["q_index"]) == q:
+            return " ".join(item["question"]), tuple(history)
+        history.append(" ".join(item["question"]))
+    raise KeyError(ref)
+
+
+@lru_cache(maxsize=1)
+def _ecd() -> dict[str, list[str]]:
+    path = DATASETS / "ecd_taobao_sample" / "test.jsonl"
+    return {d["id"]: d["context"] for d in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+
+
+def _resolve_ecd(ref: str) -> tuple[str, tuple[str, ...]]:
+    cid, i = ref.rsplit("#", 1)
+    ctx = _ecd()[cid]
+    n = int(i)
+    return ctx[n], tuple(ctx[k] for k in range(0, n, 2))  # customer utterances are the even ones
+
+
+def resolve(rec: dict) -> tuple[str, tuple[str, ...]]:  # type: ignore[type-arg]
+    if rec["source"] == "jddc_chat":
+        return _resolve_jddc_chat(rec)
+    if rec["source"] == "jddc_dev":
+        return _resolve_jddc_dev(rec["ref"])
+    if rec["source"] == "ecd_test":
+        return _resolve_ecd(rec["ref"])
+    raise ValueError(f"unknown source {rec['source']!r}")
+
+
+def load(files: tuple[Path, ...] = FILES) -> list[RealTurn]:
+    """Every labelled turn with its text and history; raises if the shared data is missing
+    or a text no longer matches what was labelled."""
+    if not (DATASETS / "jddc2019_sample").is_dir():
+        raise FileNotFoundError(f"{DATASETS} not found (set ASSIST_SHARED_DIR to the shared folder)")
+    out = []
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            text, history = resolve(rec)
+            if text_digest(text) != rec["text_sha256"]:
+                raise ValueError(f"{path.name}:{n}: the source text of {rec['id']} changed since it was labelled")
+            out.append(RealTurn(id=rec["id"], source=rec["source"], text=text, history=history,
+                                intent=rec["intent"], sentiment=rec["sentiment"], escalate=bool(rec["escalate"]),
+                                ambiguous=bool(rec["ambiguous"]), alt_intent=rec.get("alt_intent"),
+                                needs_history=bool(rec.get("needs_history"))))
+    return out
