@@ -101,7 +101,7 @@ class AssistPipeline:
         return out
 
     def parse(self, text: str, history: list[str]) -> tuple[Message, list[Message]]:
-        """The one parse of the message and its history (one encoder call for all)."""
+        """The one parse of the message and of its history (which needs no BM25 terms)."""
         message = self.normalizer.parse(text, encoder=self.index.encoder)
         if not any(ch.isalnum() for ch in message.text):
             raise EmptyAfterNormalization("message has no words or digits after normalization")

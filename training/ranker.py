@@ -40,7 +40,7 @@ from assist.classify.models import IntentModel
 from assist.classify.text import TextClassifier
 from assist.config import Settings
 from assist.pipeline import FAQ_KINDS, RANK_CANDIDATES, AssistPipeline, new_index
-from assist.rank.learned import FEATURES, LearnedRanker, RankedHit, features
+from assist.rank.learned import FEATURES, LearnedRanker, features
 from assist.types import Entry
 from training.data import DATA, REPORTS, data_fingerprint, intent_examples
 from training.eval_retrieval import out_of_scope_queries

@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import numpy as np
 
 from assist.classify.models import (
     REPEAT_SIMILARITY, EscalationModel, IntentModel, IntentPrediction, SentimentModel, SentimentPrediction,
