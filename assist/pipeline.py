@@ -108,11 +108,24 @@ class AssistPipeline:
         past = self.normalizer.parse_many(history, encoder=self.index.encoder) if history and self.understander else []
         return message, past
 
-    def suggest(self, message: str, *, history: list[str], order: dict[str, Any], top_k: int) -> SuggestResult:
+    def understand(self, message: Message, past: list[Message], context: str | None) -> Understanding | None:
+        """context: the turn before the message (either side); the customer's own previous
+        message is already parsed in past."""
+        if self.understander is None:
+            return None
+        ctx = None
+        if context:
+            ctx = (past[-1] if past and past[-1].raw == context
+                   else self.normalizer.parse(context, encoder=self.index.encoder, lexical=False))
+        return self.understander.understand(message, past, context=ctx)
+
+    def suggest(self, message: str, *, history: list[str], order: dict[str, Any], top_k: int,
+                context: str | None = None) -> SuggestResult:
+        """history: the customer's earlier messages; context: the turn just before (either side)."""
         t0 = time.perf_counter()
         msg, past = self.parse(message, history)
         t1 = time.perf_counter()
-        understanding = self.understander.understand(msg, past) if self.understander else None
+        understanding = self.understand(msg, past, context if context is not None else (history[-1] if history else None))
         t2 = time.perf_counter()
         hits = self.index.search(msg, top_k=RANK_CANDIDATES, kinds=SUGGEST_KINDS)
         t3 = time.perf_counter()
@@ -132,7 +145,7 @@ class AssistPipeline:
 
     def faq(self, question: str, *, history: list[str], top_k: int) -> FaqResult:
         msg, past = self.parse(question, history)
-        understanding = self.understander.understand(msg, past) if self.understander else None
+        understanding = self.understand(msg, past, history[-1] if history else None)
         ranked = self.rank_faq(msg, self.index.search(msg, top_k=RANK_CANDIDATES, kinds=FAQ_KINDS), understanding)
         threshold = self.settings.policy.answer_threshold
         decision = widget_decision(

@@ -122,18 +122,23 @@ def train_intent(ctx: _Ctx, out: Path) -> str:
     train = [e for e in ex if e.split == "train"]
     train += faq_phrasing_examples(ctx.settings.paths.knowledge_dir, {normalize_text(e.text) for e in test})
     labels, groups = [e.label for e in train], [e.group for e in train]
-    texts, dense = ctx.features([e.text for e in train])
-    grid = [{"C": 10.0, "embedding_weight": w} for w in (1.0, 2.0)]
+    texts, emb = ctx.features([e.text for e in train])
+    context = _context_vectors(ctx, train)
+    # context_weight: how much the turn before counts (0 = the message alone).
+    grid = [{"C": 10.0, "embedding_weight": 1.0, "context_weight": w} for w in (0.0, 1.0)]
     scores, oofs = [], []
     for g in grid:
-        f1, oof, classes = _cv_score(lambda g=g: TextClassifier(**g), texts, labels, groups, dense)
+        dense = IntentModel(classifier=TextClassifier(embedding_weight=1.0), context_weight=g["context_weight"]).dense(emb, context)
+        f1, oof, classes = _cv_score(lambda g=g: TextClassifier(C=g["C"], embedding_weight=g["embedding_weight"]),
+                                     texts, labels, groups, dense)
         scores.append(f1)
         oofs.append(oof)
     pick = int(np.argmax(scores))
     best = grid[pick]
     abstain, abstain_curve = _pick_abstain(oofs[pick], classes, labels)
-    clf = TextClassifier(**best).fit(texts, labels, dense)
-    model = IntentModel(classifier=clf, abstain_below=abstain)
+    clf = TextClassifier(C=best["C"], embedding_weight=best["embedding_weight"])
+    model = IntentModel(classifier=clf, abstain_below=abstain, context_weight=best["context_weight"])
+    clf.fit(texts, labels, model.dense(emb, context))
     summary = _eval_intent(ctx, model, test)
     metrics = {"test": summary, "cv_macro_f1": dict(zip([json.dumps(g) for g in grid], scores)),
                "abstain_below": abstain, "abstain_oof_macro_f1": abstain_curve,
@@ -145,6 +150,14 @@ def train_intent(ctx: _Ctx, out: Path) -> str:
                      fingerprint=fingerprint, embedding=ctx.encoder.version, card=card)
     _write_report("intent", {"model": manifest["version"], **metrics})
     return f"trained intent {manifest['version']} (CV grid {dict(zip(map(str, grid), np.round(scores, 4)))})\n" + format_table(summary, "intent, test split")
+
+
+def _context_vectors(ctx: _Ctx, examples: list[Example]) -> np.ndarray:
+    """Embeddings of each example's previous turn (zeros where it has none)."""
+    with_ctx = [e.context for e in examples if e.context]
+    vec = dict(zip(with_ctx, (m.embedding for m in ctx.parse(with_ctx)))) if with_ctx else {}
+    dim = ctx.encoder.dim
+    return np.vstack([vec[e.context] if e.context else np.zeros(dim, np.float32) for e in examples])
 
 
 def _pick_abstain(oof: np.ndarray, classes: list[str], labels: list[str]) -> tuple[float, dict[str, float]]:
@@ -161,7 +174,8 @@ def _pick_abstain(oof: np.ndarray, classes: list[str], labels: list[str]) -> tup
 
 
 def _eval_intent(ctx: _Ctx, model: IntentModel, test: list[Example]) -> dict:  # type: ignore[type-arg]
-    proba = model.proba(ctx.parse([e.text for e in test]))
+    contexts = [ctx.parse([e.context])[0] if e.context else None for e in test]
+    proba = model.proba(ctx.parse([e.text for e in test]), contexts)
     classes = model.classifier.classes_
     pred = [model.decide(p).intent for p in proba]
     labels = [l for l in INTENTS if l in set(classes) | {e.label for e in test}]

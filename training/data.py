@@ -48,6 +48,7 @@ class Example:
     route: str | None = None
     intensity: float | None = None
     source: str = ""
+    context: str | None = None  # the turn just before, of either side
     split: str = field(default="train")
 
 
@@ -62,22 +63,26 @@ def intent_examples() -> list[Example]:
     """Our labelled messages (training/data/intents and traffic); the split is by template,
     stratified by intent. A template's `history` (earlier turns) goes with its examples;
     Example.history holds the customer's turns, oldest first, as the API passes them."""
-    raw: list[tuple[str, str, str, str, tuple[str, ...], str]] = []
+    raw: list[tuple[str, str, str, str, tuple[str, ...], str, str | None]] = []
     for path in intent_files():
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         intent = doc["intent"]
         if intent not in INTENTS or path.stem != intent:
             raise ValueError(f"{path}: intent '{intent}' must be one of the 22 ids and match the file name")
         for t in doc["templates"]:
-            history = tuple(str(h["text"]) for h in t.get("history") or () if h.get("role") == "customer")
+            turns = t.get("history") or ()
+            history = tuple(str(h["text"]) for h in turns if h.get("role") == "customer")
+            context = str(turns[-1]["text"]) if turns else None
             for text in t["examples"]:
-                raw.append((str(text), intent, t["id"], t.get("sentiment", "neutral"), history, path.parent.name))
+                raw.append((str(text), intent, t["id"], t.get("sentiment", "neutral"), history, path.parent.name,
+                            context))
     by_label: dict[str, set[str]] = {}
-    for _, intent, group, _, _, _ in raw:
+    for _, intent, group, *_ in raw:
         by_label.setdefault(intent, set()).add(group)
     test = stratified_test_groups(by_label)
-    return [Example(text=t, label=i, group=g, sentiment=s, history=h, source=src, split="test" if g in test else "train")
-            for t, i, g, s, h, src in raw]
+    return [Example(text=t, label=i, group=g, sentiment=s, history=h, source=src, context=c,
+                    split="test" if g in test else "train")
+            for t, i, g, s, h, src, c in raw]
 
 
 def faq_phrasing_examples(kb_dir: Path, exclude: set[str]) -> list[Example]:

@@ -32,13 +32,13 @@ class Judged:
     reasons: tuple[str, ...]
 
 
-def judge(pipeline: AssistPipeline, text: str, history: list[str]) -> Judged:
-    assert pipeline.understander is not None
+def judge(pipeline: AssistPipeline, text: str, history: list[str], context: str | None) -> Judged:
     try:
         message, past = pipeline.parse(text, history)
     except EmptyAfterNormalization:  # the service refuses it (422); an agent sees nothing
         return Judged("other", "neutral", False, ())
-    u = pipeline.understander.understand(message, past)
+    u = pipeline.understand(message, past, context)
+    assert u is not None
     return Judged(u.intent.intent, u.sentiment.label, u.escalation.decision == "escalate",
                   tuple(r.code for r in u.escalation.reasons))
 
@@ -76,7 +76,7 @@ def training_overlap(turns: list[real_traffic.RealTurn]) -> dict[str, int]:
 
 def evaluate_real(pipeline: AssistPipeline) -> dict:  # type: ignore[type-arg]
     turns = real_traffic.load()
-    judged = [judge(pipeline, t.text, list(t.history)) for t in turns]
+    judged = [judge(pipeline, t.text, list(t.history), t.context) for t in turns]
     clear = [i for i, t in enumerate(turns) if not t.ambiguous]
     gold_i, pred_i = [t.intent for t in turns], [j.intent for j in judged]
     false_esc = Counter(r for t, j in zip(turns, judged) if j.escalate and not t.escalate for r in j.reasons)
@@ -103,9 +103,9 @@ def evaluate_real(pipeline: AssistPipeline) -> dict:  # type: ignore[type-arg]
 
 def evaluate_own(pipeline: AssistPipeline) -> dict:  # type: ignore[type-arg]
     test = [e for e in intent_examples() if e.split == "test"]
-    judged = [judge(pipeline, e.text, list(e.history)) for e in test]
+    judged = [judge(pipeline, e.text, list(e.history), e.context) for e in test]
     esc = [e for e in escalation_examples() if e.split == "test"]
-    esc_judged = [judge(pipeline, e.text, list(e.history)) for e in esc]
+    esc_judged = [judge(pipeline, e.text, list(e.history), e.history[-1] if e.history else None) for e in esc]
     return {
         "intent": _intent_scores([e.label for e in test], [j.intent for j in judged]),
         "sentiment_accuracy": round(sum(e.sentiment == j.sentiment for e, j in zip(test, judged)) / len(test), 4),

@@ -27,6 +27,7 @@ class RealTurn:
     source: str                 # jddc_chat | jddc_dev | ecd_test
     text: str
     history: tuple[str, ...]    # the customer's earlier turns, oldest first (as the API takes them)
+    context: str | None         # the message just before the turn, of either side
     intent: str
     sentiment: str
     escalate: bool
@@ -62,12 +63,12 @@ def _customer_turns(messages: list[tuple[str, str]]) -> list[str]:
     return turns
 
 
-def _resolve_jddc_chat(rec: dict) -> tuple[str, tuple[str, ...]]:  # type: ignore[type-arg]
+def _resolve_jddc_chat(rec: dict) -> tuple[str, tuple[str, ...], str | None]:  # type: ignore[type-arg]
     msgs = _jddc_sessions()[rec["session_id"]]
     a, b = rec["turns"]
     text = " ".join(t for n, role, t in msgs if a <= n <= b)
-    history = _customer_turns([(role, t) for n, role, t in msgs if n < a])
-    return text, tuple(history)
+    before = [(role, t) for n, role, t in msgs if n < a]
+    return text, tuple(_customer_turns(before)), before[-1][1] if before else None
 
 
 @lru_cache(maxsize=1)
@@ -76,14 +77,21 @@ def _jddc_dev() -> dict[str, dict]:  # type: ignore[type-arg]
     return {d["session_id"]: d for d in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
 
 
-def _resolve_jddc_dev(ref: str) -> tuple[str, tuple[str, ...]]:
+def _agent_text(turn: dict) -> str:  # type: ignore[type-arg]
+    return " ".join(turn["references"][0])  # the first of the three agents' replies
+
+
+def _resolve_jddc_dev(ref: str) -> tuple[str, tuple[str, ...], str | None]:
     sid, q = ref.rsplit("#", 1)
     s = _jddc_dev()[sid]
     history = [t["text"] for t in s["context"] if t["role"] == "customer"]
+    previous = (_agent_text(s["context"][-1]) if s["context"][-1]["role"] == "agent" else s["context"][-1]["text"]
+                ) if s["context"] else None
     for item in s["qa"]:
         if str(item["q_index"]) == q:
-            return " ".join(item["question"]), tuple(history)
+            return " ".join(item["question"]), tuple(history), previous
         history.append(" ".join(item["question"]))
+        previous = _agent_text(item)
     raise KeyError(ref)
 
 
@@ -93,14 +101,16 @@ def _ecd() -> dict[str, list[str]]:
     return {d["id"]: d["context"] for d in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
 
 
-def _resolve_ecd(ref: str) -> tuple[str, tuple[str, ...]]:
+def _resolve_ecd(ref: str) -> tuple[str, tuple[str, ...], str | None]:
     cid, i = ref.rsplit("#", 1)
     ctx = _ecd()[cid]
     n = int(i)
-    return ctx[n], tuple(ctx[k] for k in range(0, n, 2))  # customer utterances are the even ones
+    # Customer utterances are the even ones; the one before is the agent's.
+    return ctx[n], tuple(ctx[k] for k in range(0, n, 2)), ctx[n - 1] if n else None
 
 
-def resolve(rec: dict) -> tuple[str, tuple[str, ...]]:  # type: ignore[type-arg]
+def resolve(rec: dict) -> tuple[str, tuple[str, ...], str | None]:  # type: ignore[type-arg]
+    """(text, the customer's earlier turns, the message just before)."""
     if rec["source"] == "jddc_chat":
         return _resolve_jddc_chat(rec)
     if rec["source"] == "jddc_dev":
@@ -121,10 +131,10 @@ def load(files: tuple[Path, ...] = FILES) -> list[RealTurn]:
             if not line.strip():
                 continue
             rec = json.loads(line)
-            text, history = resolve(rec)
+            text, history, context = resolve(rec)
             if text_digest(text) != rec["text_sha256"]:
                 raise ValueError(f"{path.name}:{n}: the source text of {rec['id']} changed since it was labelled")
-            out.append(RealTurn(id=rec["id"], source=rec["source"], text=text, history=history,
+            out.append(RealTurn(id=rec["id"], source=rec["source"], text=text, history=history, context=context,
                                 intent=rec["intent"], sentiment=rec["sentiment"], escalate=bool(rec["escalate"]),
                                 ambiguous=bool(rec["ambiguous"]), alt_intent=rec.get("alt_intent"),
                                 needs_history=bool(rec.get("needs_history"))))

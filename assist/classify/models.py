@@ -52,18 +52,36 @@ ABSTAIN_INTENT = "other"
 class IntentModel:
     """Which of the 22 intents a message expresses; the phase follows from the intent.
     Below `abstain_below` the model answers `other` and shows its best guesses instead of
-    sinking an unfamiliar message into a confident wrong intent."""
+    sinking an unfamiliar message into a confident wrong intent. With context_weight > 0 it
+    also reads the embedding of the turn before (the agent's question, or the customer's
+    previous message): 没有了 after 还有其他问题吗 is a closing, 那钱怎么退 inside a return is a
+    return question."""
 
-    def __init__(self, *, classifier: TextClassifier, abstain_below: float = 0.0):
+    def __init__(self, *, classifier: TextClassifier, abstain_below: float = 0.0, context_weight: float = 0.0):
         self.classifier = classifier
         self.abstain_below = abstain_below
+        self.context_weight = context_weight
 
-    def proba(self, messages: list[Message]) -> np.ndarray:
-        emb = (np.vstack([m.embedding for m in messages]) if self.classifier.embedding_weight > 0 else None)
-        return self.classifier.predict_proba([m.features for m in messages], emb)
+    def dense(self, embeddings: np.ndarray, contexts: np.ndarray | None) -> np.ndarray | None:
+        """The dense block the classifier reads: the message embedding, and the previous
+        turn's scaled by context_weight / embedding_weight (zeros when there is none)."""
+        if self.classifier.embedding_weight <= 0:
+            return None
+        if self.context_weight <= 0:
+            return embeddings
+        ctx = np.zeros_like(embeddings) if contexts is None else contexts
+        return np.hstack([embeddings, ctx * (self.context_weight / self.classifier.embedding_weight)])
 
-    def predict(self, message: Message) -> IntentPrediction:
-        return self.decide(self.proba([message])[0])
+    def proba(self, messages: list[Message], contexts: list[Message | None] | None = None) -> np.ndarray:
+        emb = np.vstack([m.embedding for m in messages])
+        ctx = None
+        if contexts is not None:
+            ctx = np.vstack([c.embedding if c is not None else np.zeros_like(m.embedding)
+                             for m, c in zip(messages, contexts)])
+        return self.classifier.predict_proba([m.features for m in messages], self.dense(emb, ctx))
+
+    def predict(self, message: Message, context: Message | None = None) -> IntentPrediction:
+        return self.decide(self.proba([message], [context])[0])
 
     def decide(self, proba: np.ndarray) -> IntentPrediction:
         order = np.argsort(-proba)
@@ -81,8 +99,8 @@ class IntentModel:
 
     def save(self, folder: Path) -> None:
         self.classifier.save(folder)
-        (Path(folder) / "thresholds.json").write_text(json.dumps({"abstain_below": self.abstain_below}),
-                                                      encoding="utf-8")
+        (Path(folder) / "thresholds.json").write_text(json.dumps(
+            {"abstain_below": self.abstain_below, "context_weight": self.context_weight}), encoding="utf-8")
 
     version = ""
 
@@ -91,7 +109,8 @@ class IntentModel:
         manifest = _check_folder(folder, "intent", embedding_version)
         t_path = Path(folder) / "thresholds.json"
         t = json.loads(t_path.read_text(encoding="utf-8")) if t_path.exists() else {}
-        self = cls(classifier=TextClassifier.load(folder), abstain_below=float(t.get("abstain_below", 0.0)))
+        self = cls(classifier=TextClassifier.load(folder), abstain_below=float(t.get("abstain_below", 0.0)),
+                   context_weight=float(t.get("context_weight", 0.0)))
         self.version = manifest["version"]
         return self
 

@@ -97,11 +97,13 @@ class Understander:
         return {"intent": self.intent.version, "sentiment": self.sentiment.version,
                 "escalation": self.escalation.version}
 
-    def understand(self, message: Message, history: list[Message], *, now: dt.datetime | None = None) -> Understanding:
-        """history: the customer's earlier messages, oldest first."""
+    def understand(self, message: Message, history: list[Message], *, context: Message | None = None,
+                   now: dt.datetime | None = None) -> Understanding:
+        """history: the customer's earlier messages, oldest first; context: the turn just
+        before this message, of either side (the agent's question, when there is one)."""
         turns = build_turns([message, *history[-MAX_HISTORY:]], self.lexicon, self.sentiment)
         turn, past = turns[0], turns[1:]
-        intent = self.intent.predict(message)
+        intent = self.intent.predict(message, context)
         probs = self.escalation.probabilities(turn, past)
         decision = self.escalation.decide(probs, hard_signal=has_hard_signal(turn))
         reasons = self._reasons(turn, past, intent) if decision != "none" else []

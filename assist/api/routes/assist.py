@@ -24,6 +24,7 @@ async def suggest(body: SuggestRequest, pipeline: PipelineDep, request_id: Reque
     result = pipeline.suggest(
         body.message,
         history=[t.text for t in body.history if t.role == "customer"],
+        context=body.history[-1].text if body.history else None,
         order=body.order.model_dump(exclude_none=True) if body.order else {},
         top_k=body.top_k,
     )
