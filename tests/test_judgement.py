@@ -134,3 +134,22 @@ def test_widget_answers_a_clear_question_and_hands_over_when_a_person_is_asked_f
     assert ok.decision.answered and ok.decision.hit.entry.id == "faq-return-shipping-fee"
     person = demo_pipeline.faq("我要转人工 退货的运费由谁承担", history=[], top_k=3)
     assert not person.decision.answered and person.decision.handoff_reason == "human_requested"
+
+
+def test_intent_context_block_is_the_previous_turn_scaled_or_zeros():
+    from assist.classify.models import IntentModel
+    from assist.classify.text import TextClassifier
+
+    emb = np.ones((2, 3))
+    model = IntentModel(classifier=TextClassifier(embedding_weight=2.0), context_weight=1.0)
+    assert np.array_equal(model.dense(emb, None), np.hstack([emb, np.zeros((2, 3))]))
+    assert np.allclose(model.dense(emb, np.ones((2, 3)))[:, 3:], 0.5)  # the classifier multiplies by 2 again
+    off = IntentModel(classifier=TextClassifier(embedding_weight=2.0))
+    assert off.dense(emb, np.ones((2, 3))) is emb
+
+
+def test_suggest_reads_the_agents_last_turn_as_context(client):
+    r = client.post("/v1/suggest", json={"message": "没有了 谢谢", "history": [
+        {"role": "customer", "text": "发票怎么开"}, {"role": "agent", "text": "亲，还有其他可以帮您的吗？"}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["intent"]["id"] in {"praise", "other"}
