@@ -430,15 +430,11 @@ def _similar_pairs(sets: list[set[str]], threshold: float) -> list[tuple[int, in
             rows.append(i)
             cols.append(vocab.setdefault(g, len(vocab)))
     m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sets), max(len(vocab), 1)))
-    inter = (m @ m.T).tocoo()
+    inter = sp.triu(m @ m.T, k=1).tocoo()
     size = np.array([len(s) for s in sets], dtype=np.float64)
-    out = []
-    for i, j, n in zip(inter.row, inter.col, inter.data):
-        if i < j:
-            jac = n / (size[i] + size[j] - n)
-            if jac >= threshold:
-                out.append((int(i), int(j), float(jac)))
-    return out
+    jac = inter.data / (size[inter.row] + size[inter.col] - inter.data)
+    keep = np.flatnonzero(jac >= threshold)
+    return [(int(inter.row[k]), int(inter.col[k]), float(jac[k])) for k in keep]
 
 
 def lint(kb: KnowledgeBase) -> list[str]:

@@ -240,10 +240,12 @@ class TextNormalizer:
         for raw in raws:
             norm = normalize_text(raw)
             text, removed, kinds = self.boilerplate.split(norm)
-            if not _WORD_RE.search(self.boilerplate.remove(text)):
+            bare = self.boilerplate.remove(text)
+            if not _WORD_RE.search(bare):
                 # Nothing but boilerplate: read it as it is (我要转人工 alone asks for a person).
                 text, removed, kinds = norm, [], self.boilerplate.placeholder_kinds(norm)
-            canonical = self._synonyms(self.boilerplate.remove(text))
+                bare = self.boilerplate.remove(norm)
+            canonical = self._synonyms(bare)
             out.append(Message(
                 raw=raw, text=text, canonical=canonical,
                 features=_classifier_symbols(self._synonyms(self.boilerplate.symbols(_personal_symbols(text)))),

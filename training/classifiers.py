@@ -174,7 +174,8 @@ def _pick_abstain(oof: np.ndarray, classes: list[str], labels: list[str]) -> tup
 
 
 def _eval_intent(ctx: _Ctx, model: IntentModel, test: list[Example]) -> dict:  # type: ignore[type-arg]
-    contexts = [ctx.parse([e.context])[0] if e.context else None for e in test]
+    parsed = dict(zip(with_ctx := [e.context for e in test if e.context], ctx.parse(with_ctx)))
+    contexts = [parsed[e.context] if e.context else None for e in test]
     proba = model.proba(ctx.parse([e.text for e in test]), contexts)
     classes = model.classifier.classes_
     pred = [model.decide(p).intent for p in proba]

@@ -70,8 +70,7 @@ class Query:
     group: str                    # CV group (the gold entry)
     kind: str                     # heldout | indexed | oos | dev | dev_oos
     X: np.ndarray | None = None
-    ids: list[str] = dataclasses.field(default_factory=list)
-    fused_ids: list[str] = dataclasses.field(default_factory=list)
+    ids: list[str] = dataclasses.field(default_factory=list)  # candidates, in fused retrieval order
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -103,7 +102,7 @@ def _candidates(pipeline: AssistPipeline, index: Any, queries: list[Query], inte
         hits = index.search(msg, top_k=RANK_CANDIDATES, kinds=FAQ_KINDS)
         probs = intent.predict(msg).probabilities
         q.X = features(msg, hits, probs)
-        q.ids = q.fused_ids = [h.entry.id for h in hits]
+        q.ids = [h.entry.id for h in hits]
 
 
 def training_queries(pipeline: AssistPipeline, progress: bool = True) -> list[Query]:
@@ -212,7 +211,7 @@ def train(*, settings: Settings, out: Path | None = None) -> str:
         flags.append(not q.gold)
         if q.gold:
             r1_oof.append(correct[-1])
-            r1_fused.append(bool(q.fused_ids) and q.fused_ids[0] in q.gold)
+            r1_fused.append(bool(q.ids) and q.ids[0] in q.gold)
     booster = _fit(queries)
     dev = dev_queries(pipeline)
     if dev:

@@ -226,7 +226,7 @@ def escalation_features(turn: Turn, history: list[Turn]) -> np.ndarray:
     return np.array(
         [1.0 if s in now else 0.0 for s in SIGNALS]
         + [repeat * neg_now, 1.0 if repeat >= REPEAT_SIMILARITY and neg_now >= 0.5 else 0.0, neg_now,
-           max(negative_trend(turn, history), 0.0), exclaims],
+           negative_trend(turn, history), exclaims],
         dtype=np.float64,
     )
 
