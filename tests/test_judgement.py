@@ -84,6 +84,28 @@ def test_every_escalation_reason_has_evidence(demo_pipeline):
         assert e.reasons and all(r.evidence for r in e.reasons)
 
 
+def test_history_alone_or_a_plain_request_for_a_person_makes_a_watch_not_an_escalation(demo_pipeline):
+    from assist.classify.understand import Reason, evidence_rule
+
+    message, past = demo_pipeline.parse("我的退款怎么还没到", [])
+    turn = demo_pipeline.understander  # a Turn needs the sentiment model: build one through the service
+    from assist.classify.models import build_turns
+    turn = build_turns([message], turn.lexicon, turn.sentiment)[0]
+    soft = [Reason(code="repeat_issue", evidence="我的退款怎么还没到"), Reason(code="human_request", evidence="转人工")]
+    assert evidence_rule("escalate", soft, turn) == "watch"
+    assert evidence_rule("escalate", [*soft, Reason(code="complaint_threat", evidence="差评")], turn) == "escalate"
+    assert evidence_rule("escalate", [], turn) in {"watch", "none"}
+
+
+def test_a_threat_made_a_message_earlier_still_counts_while_the_customer_is_upset(demo_pipeline):
+    e = understand(demo_pipeline, "气死我了 到现在都没人处理 你们到底管不管", ["再不退款我就去12315投诉你们"]).escalation
+    assert e.decision == "escalate"
+    carried = next(r for r in e.reasons if r.code == "complaint_threat")
+    assert "12315" in carried.evidence and "earlier" in carried.detail
+    calm = understand(demo_pipeline, "好的 谢谢 那我等消息", ["再不退款我就去12315投诉你们"]).escalation
+    assert "complaint_threat" not in {r.code for r in calm.reasons}
+
+
 def test_ranker_reorders_the_same_candidates_with_calibrated_confidence(demo_pipeline):
     ranker = demo_pipeline.ranker
     message, _ = demo_pipeline.parse("衣服不合适想退货 运费谁出", [])
@@ -146,6 +168,9 @@ def test_intent_context_block_is_the_previous_turn_scaled_or_zeros():
     assert np.allclose(model.dense(emb, np.ones((2, 3)))[:, 3:], 0.5)  # the classifier multiplies by 2 again
     off = IntentModel(classifier=TextClassifier(embedding_weight=2.0))
     assert off.dense(emb, np.ones((2, 3))) is emb
+    both = IntentModel(classifier=TextClassifier(embedding_weight=2.0), context_weight=1.0, history_weight=2.0)
+    block = both.dense(emb, None, np.ones((2, 3)))
+    assert block.shape == (2, 9) and np.allclose(block[:, 3:6], 0) and np.allclose(block[:, 6:], 1.0)
 
 
 def test_suggest_reads_the_agents_last_turn_as_context(client):

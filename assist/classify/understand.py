@@ -7,10 +7,19 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-
 from assist.classify.models import (
-    REPEAT_SIMILARITY, EscalationModel, IntentModel, IntentPrediction, SentimentModel, SentimentPrediction,
-    Turn, build_turns, has_hard_signal, negative_trend, repeat_similarity,
+    HARD_SIGNALS,
+    REPEAT_SIMILARITY,
+    EscalationModel,
+    IntentModel,
+    IntentPrediction,
+    SentimentModel,
+    SentimentPrediction,
+    Turn,
+    build_turns,
+    has_hard_signal,
+    negative_trend,
+    repeat_similarity,
 )
 from assist.classify.signals import RiskLexicon
 from assist.knowledge import KnowledgeBase
@@ -63,12 +72,42 @@ class Understanding:
     escalation: Escalation
 
 
+# Alone, these are too weak to escalate on real chats: the two read from the history (a
+# shopper re-asking an unanswered question in the same chat, a sentiment model misreading an
+# order card), and a plain request for a person (the labelling guide's "escalate" is a
+# threat, harm, anger or repeat contact, not 转人工). They are shown and make a watch.
+SOFT_REASONS = frozenset({"repeat_issue", "worsening_sentiment", "human_request"})
+CARRY_TURNS = 2  # a hard signal this many turns back still counts while the customer stays upset
+CARRY_INTENSITY = 0.45  # upset, not merely reporting a problem (开关坏了 怎么修 is ~0.4)
+
+
 def evidence_rule(decision: str, reasons: list[Reason], turn: Turn) -> str:
     """An escalation needs evidence: without any reason it is at most a watch, and only
-    when the message itself is negative."""
-    if decision == "none" or reasons:
+    when the message itself is negative; with only soft reasons it is a watch."""
+    if decision == "none":
         return decision
-    return "watch" if turn.sentiment.probabilities.get("negative", 0.0) >= NEGATIVE else "none"
+    if not reasons:
+        return "watch" if turn.sentiment.probabilities.get("negative", 0.0) >= NEGATIVE else "none"
+    if decision == "escalate" and all(r.code in SOFT_REASONS for r in reasons):
+        return "watch"
+    return decision
+
+
+def carried_signals(turn: Turn, past: list[Turn]) -> list[Reason]:
+    """Hard signals of the customer's last turns (都说了三遍了, a 差评 threat) that still hold:
+    the issue is not settled while the customer is still clearly upset now."""
+    if turn.sentiment.probabilities.get("negative", 0.0) < NEGATIVE or turn.sentiment.intensity < CARRY_INTENSITY:
+        return []
+    now = {s.signal for s in turn.signals}
+    out: list[Reason] = []
+    for back, h in enumerate(reversed(past[-CARRY_TURNS:]), 1):
+        if not has_hard_signal(h):
+            continue
+        for s in h.signals:
+            if s.signal in HARD_SIGNALS and s.signal not in now and s.signal not in {r.code for r in out}:
+                out.append(Reason(code=s.signal, evidence=mask_pii(h.text),
+                                  detail=f"said {back} message(s) earlier ({s.evidence}); still upset"))
+    return out
 
 
 def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
@@ -103,10 +142,11 @@ class Understander:
         before this message, of either side (the agent's question, when there is one)."""
         turns = build_turns([message, *history[-MAX_HISTORY:]], self.lexicon, self.sentiment)
         turn, past = turns[0], turns[1:]
-        intent = self.intent.predict(message, context)
+        intent = self.intent.predict(message, context, history[-1] if history else None)
         probs = self.escalation.probabilities(turn, past)
-        decision = self.escalation.decide(probs, hard_signal=has_hard_signal(turn))
-        reasons = self._reasons(turn, past, intent) if decision != "none" else []
+        carried = carried_signals(turn, past)
+        decision = self.escalation.decide(probs, hard_signal=has_hard_signal(turn) or bool(carried))
+        reasons = self._reasons(turn, past, intent) + carried if decision != "none" else []
         decision = evidence_rule(decision, reasons, turn)
         route = self._route(reasons) if decision != "none" else None
         priority = PRIORITY[route] if route else None
