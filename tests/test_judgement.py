@@ -178,3 +178,24 @@ def test_suggest_reads_the_agents_last_turn_as_context(client):
         {"role": "customer", "text": "发票怎么开"}, {"role": "agent", "text": "亲，还有其他可以帮您的吗？"}]})
     assert r.status_code == 200, r.text
     assert r.json()["intent"]["id"] in {"praise", "other"}
+
+
+def test_written_conversations_give_each_turn_its_history_and_keep_a_chat_on_one_side(tmp_path, monkeypatch):
+    import json
+
+    from training import data
+
+    chat = {"id": "conv-t-1", "turns": [
+        {"role": "customer", "text": "上周买的锅 想退", "intent": "return_exchange", "sentiment": "neutral"},
+        {"role": "agent", "text": "亲亲 麻烦提供下订单号"},
+        {"role": "customer", "text": "[订单x]", "intent": "return_exchange", "sentiment": "neutral"}]}
+    (tmp_path / "a.jsonl").write_text(json.dumps(chat, ensure_ascii=False) + "\n", encoding="utf-8")
+    monkeypatch.setattr(data, "CONVERSATIONS", tmp_path)
+    first, second = data.conversation_examples()
+    assert first.history == () and first.context is None
+    assert second.history == ("上周买的锅 想退",) and second.context == "亲亲 麻烦提供下订单号"
+    assert first.split == second.split and first.group == second.group == "conv-t-1"
+    chat["turns"][0]["intent"] = "refund"  # not one of the 22
+    (tmp_path / "a.jsonl").write_text(json.dumps(chat, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="a.jsonl:1"):
+        data.conversation_examples()

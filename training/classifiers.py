@@ -199,13 +199,15 @@ Version `{version}`, training data fingerprint `{fingerprint}`.
 pre_sale, in_sale, after_sale, general) for the agent sidebar and the FAQ widget.
 **Model.** Character 1–3-gram TF-IDF over the parsed message (platform boilerplate set
 aside; order numbers, SKUs, digits and export placeholders as symbols), joined with our
-static sentence embedding, into a multinomial logistic regression; parameters and the
-abstain threshold (below it: `other`, with the guesses shown) picked by grouped 5-fold CV
-on the train split.
-**Data.** training/data/intents/*.yaml (template messages) and training/data/traffic/*.yaml
-(messages in the voice of real traffic), written by the Xiaoer team and labelled by
-training/data/LABELLING.md, split by template id (1 in 5 templates of each intent held
-out), so variants of one template never cross the split; plus every FAQ phrasing of the
+static sentence embedding and, when CV picks them, the embeddings of the turn before (the
+agent's question) and of the customer's previous message, into a multinomial logistic
+regression; parameters, those context weights and the abstain threshold (below it:
+`other`, with the guesses shown) picked by grouped 5-fold CV on the train split.
+**Data.** training/data/intents/*.yaml (template messages), training/data/traffic/*.yaml
+(messages in the voice of real traffic) and training/data/conversations/*.jsonl (whole
+chats, every customer turn labelled in its conversation), written by the Xiaoer team and
+labelled by training/data/LABELLING.md, split by template id or chat (1 in 5 held out), so
+variants of one template or turns of one chat never cross the split; plus every FAQ phrasing of the
 knowledge base labelled with its entry's intent (train only; phrasings equal to a test
 message are dropped). Real chats (JDDC, ECD) are used for evaluation only.
 **Intended use.** Routing and ranking hints for human agents; not a final decision alone.

