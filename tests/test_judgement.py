@@ -85,12 +85,12 @@ def test_every_escalation_reason_has_evidence(demo_pipeline):
 
 
 def test_history_alone_or_a_plain_request_for_a_person_makes_a_watch_not_an_escalation(demo_pipeline):
+    from assist.classify.models import build_turns
     from assist.classify.understand import Reason, evidence_rule
 
-    message, past = demo_pipeline.parse("我的退款怎么还没到", [])
-    turn = demo_pipeline.understander  # a Turn needs the sentiment model: build one through the service
-    from assist.classify.models import build_turns
-    turn = build_turns([message], turn.lexicon, turn.sentiment)[0]
+    message, _ = demo_pipeline.parse("我的退款怎么还没到", [])
+    u = demo_pipeline.understander
+    turn = build_turns([message], u.lexicon, u.sentiment)[0]
     soft = [Reason(code="repeat_issue", evidence="我的退款怎么还没到"), Reason(code="human_request", evidence="转人工")]
     assert evidence_rule("escalate", soft, turn) == "watch"
     assert evidence_rule("escalate", [*soft, Reason(code="complaint_threat", evidence="差评")], turn) == "escalate"

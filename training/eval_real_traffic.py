@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from sklearn.metrics import f1_score
 
@@ -78,7 +79,7 @@ def judge_all(pipeline: AssistPipeline, turns: list[real_traffic.RealTurn]) -> l
     return [judge(pipeline, t.text, list(t.history), t.context) for t in turns]
 
 
-def evaluate_real(pipeline: AssistPipeline, files: tuple = real_traffic.FILES) -> dict:  # type: ignore[type-arg]
+def evaluate_real(pipeline: AssistPipeline, files: tuple[Path, ...] = real_traffic.FILES) -> dict:  # type: ignore[type-arg]
     turns = real_traffic.load(files)
     judged = judge_all(pipeline, turns)
     clear = [i for i, t in enumerate(turns) if not t.ambiguous]
