@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from assist.classify.models import SENTIMENTS
 from assist.config import ROOT
 from assist.types import INTENTS
 
@@ -54,11 +55,15 @@ class Example:
 
 INTENT_FOLDERS = ("intents", "traffic")  # template-style data, and the real-traffic-voice set
 CONVERSATIONS = DATA / "conversations"   # whole chats we wrote, every customer turn labelled
-SENTIMENTS = ("negative", "neutral", "positive")
+
+
+def template_files() -> list[Path]:
+    return [p for folder in INTENT_FOLDERS for p in sorted((DATA / folder).glob("*.yaml"))]
 
 
 def intent_files() -> list[Path]:
-    return [p for folder in INTENT_FOLDERS for p in sorted((DATA / folder).glob("*.yaml"))] + conversation_files()
+    """Every file intent (and sentiment) examples come from, for the data fingerprint."""
+    return template_files() + conversation_files()
 
 
 def conversation_files() -> list[Path]:
@@ -98,9 +103,7 @@ def intent_examples() -> list[Example]:
     stratified by intent. A template's `history` (earlier turns) goes with its examples;
     Example.history holds the customer's turns, oldest first, as the API passes them."""
     raw: list[tuple[str, str, str, str, tuple[str, ...], str, str | None]] = []
-    for path in intent_files():
-        if path.suffix != ".yaml":
-            continue
+    for path in template_files():
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         intent = doc["intent"]
         if intent not in INTENTS or path.stem != intent:

@@ -53,15 +53,17 @@ def _jddc_sessions() -> dict[str, list[tuple[int, str, str]]]:
     return {k: sorted(v) for k, v in sessions.items()}
 
 
-def _customer_turns(messages: list[tuple[str, str]]) -> list[str]:
-    """Consecutive customer messages merged into turns, as they were labelled."""
-    turns: list[str] = []
+def _customer_turns(messages: list[tuple[int, str, str]]) -> list[tuple[int, int, str]]:
+    """Consecutive customer messages merged into turns, as they were labelled: (first and
+    last message number, text)."""
+    turns: list[tuple[int, int, str]] = []
     prev = None
-    for role, text in messages:
+    for num, role, text in messages:
         if role == "customer" and prev == "customer":
-            turns[-1] += " " + text
+            a, _, joined = turns[-1]
+            turns[-1] = (a, num, joined + " " + text)
         elif role == "customer":
-            turns.append(text)
+            turns.append((num, num, text))
         prev = role
     return turns
 
@@ -70,8 +72,8 @@ def _resolve_jddc_chat(rec: dict) -> tuple[str, tuple[str, ...], str | None]:  #
     msgs = _jddc_sessions()[rec["session_id"]]
     a, b = rec["turns"]
     text = " ".join(t for n, role, t in msgs if a <= n <= b)
-    before = [(role, t) for n, role, t in msgs if n < a]
-    return text, tuple(_customer_turns(before)), before[-1][1] if before else None
+    before = [m for m in msgs if m[0] < a]
+    return text, tuple(t for _, _, t in _customer_turns(before)), before[-1][2] if before else None
 
 
 @lru_cache(maxsize=1)
@@ -152,23 +154,17 @@ def unlabelled_sessions(n: int, seed: int = 0) -> list[dict]:  # type: ignore[ty
     used = set()
     for path in FILES + DEV_FILES:
         if path.exists():
-            used |= {json.loads(line)["session_id"] for line in path.read_text(encoding="utf-8").splitlines()
-                     if line.strip() and json.loads(line)["source"] == "jddc_chat"}
+            recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            used |= {r["session_id"] for r in recs if r["source"] == "jddc_chat"}
     pool = sorted(set(_jddc_sessions()) - used)
     random.Random(seed).shuffle(pool)
     out = []
     for sid in pool[:n]:
-        messages, turns = [], []
-        for num, role, text in _jddc_sessions()[sid]:
-            messages.append({"turn": num, "role": role, "text": text})
-            if role == "customer" and turns and turns[-1]["turns"][1] == num - 1:
-                turns[-1]["turns"][1] = num
-                turns[-1]["text"] += " " + text
-            elif role == "customer":
-                turns.append({"turns": [num, num], "text": text})
-        for t in turns:
-            t["text_sha256"] = text_digest(t["text"])
-        out.append({"session_id": sid, "messages": messages, "customer_turns": turns})
+        msgs = _jddc_sessions()[sid]
+        turns = [{"turns": [a, b], "text": text, "text_sha256": text_digest(text)}
+                 for a, b, text in _customer_turns(msgs)]
+        out.append({"session_id": sid, "messages": [{"turn": num, "role": role, "text": text} for num, role, text in msgs],
+                    "customer_turns": turns})
     return out
 
 
