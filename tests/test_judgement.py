@@ -186,15 +186,20 @@ def test_written_conversations_give_each_turn_its_history_and_keep_a_chat_on_one
     from training import data
 
     chat = {"id": "conv-t-1", "turns": [
-        {"role": "customer", "text": "上周买的锅 想退", "intent": "return_exchange", "sentiment": "neutral"},
+        {"role": "customer", "text": "上周买的锅 想退", "intent": "return_exchange", "sentiment": "neutral",
+         "escalation": "none"},
         {"role": "agent", "text": "亲亲 麻烦提供下订单号"},
-        {"role": "customer", "text": "[订单x]", "intent": "return_exchange", "sentiment": "neutral"}]}
+        {"role": "customer", "text": "[订单x] 第三次问了", "intent": "return_exchange", "sentiment": "negative",
+         "escalation": "escalate"}]}
     (tmp_path / "a.jsonl").write_text(json.dumps(chat, ensure_ascii=False) + "\n", encoding="utf-8")
     monkeypatch.setattr(data, "CONVERSATIONS", tmp_path)
     first, second = data.conversation_examples()
     assert first.history == () and first.context is None
     assert second.history == ("上周买的锅 想退",) and second.context == "亲亲 麻烦提供下订单号"
     assert first.split == second.split and first.group == second.group == "conv-t-1"
+    monkeypatch.setattr(data, "ESCALATION_FILES", ())
+    assert [(e.label, e.history) for e in data.escalation_examples()] == [
+        ("none", ()), ("escalate", ("上周买的锅 想退",))]
     chat["turns"][0]["intent"] = "refund"  # not one of the 22
     (tmp_path / "a.jsonl").write_text(json.dumps(chat, ensure_ascii=False) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match="a.jsonl:1"):

