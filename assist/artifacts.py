@@ -61,12 +61,13 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_manifest(folder: Path, *, name: str, **fields: Any) -> dict[str, Any]:
-    """Stamp every file in `folder` with its sha256, plus who made it and with what."""
+def write_manifest(folder: Path, *, name: str, suffixes: frozenset[str] | None = None, **fields: Any) -> dict[str, Any]:
+    """Stamp every file in `folder` (or those with one of `suffixes`) with its sha256, plus
+    who made it and with what."""
     files = {
         p.relative_to(folder).as_posix(): sha256_file(p)
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
+        if p.is_file() and p.name != MANIFEST and (suffixes is None or p.suffix in suffixes)
     }
     manifest = {
         "name": name,

@@ -7,14 +7,18 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from assist.config import Settings, get_settings
 from assist.errors import AssistError
 from assist.privacy import configure_logging
 
 
-def _settings(knowledge: Path | None) -> Settings:
-    settings = get_settings()
+def _settings(knowledge: Path | None = None) -> Settings:
+    try:
+        settings = get_settings()
+    except ValidationError as e:  # a bad ASSIST_* variable
+        raise click.ClickException(f"settings from the environment: {e}") from e
     if knowledge is not None:
         settings = settings.model_copy(update={"paths": settings.paths.model_copy(update={"knowledge_dir": knowledge})})
     return settings
@@ -78,7 +82,7 @@ def index_build(knowledge: Path | None, out: Path | None) -> None:
     settings = _settings(knowledge)
     try:
         kb_ = require_knowledge(settings.paths.knowledge_dir)
-        normalizer = TextNormalizer(synonyms=kb_.synonyms, user_words=kb_.lexicon_words())
+        normalizer = TextNormalizer.for_shop(kb_)
         encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
         encoder.warm_up()
         idx = new_index(settings, normalizer, encoder)
@@ -100,9 +104,18 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Run the HTTP API (docs at /docs)."""
     import uvicorn
 
-    settings = get_settings()
+    from assist.pipeline import preflight
+
+    settings = _settings()
+    problems = preflight(settings)
+    for p in problems:
+        click.echo(p, err=True)
+    if problems:
+        raise click.ClickException(f"cannot serve: {len(problems)} problem(s) above")
+    # log_config=None: uvicorn's loggers go through our JSON formatter; no server banner.
     uvicorn.run("assist.api.main:app", host=host or settings.host, port=port or settings.port,
-                workers=workers, log_level="warning")
+                workers=workers, log_level="warning", log_config=None, server_header=False,
+                timeout_keep_alive=5)
 
 
 @main.command()
@@ -156,7 +169,7 @@ def _training(module: str):  # type: ignore[no-untyped-def]
 def train(model: str, out: Path | None) -> None:
     """Train a model on training/data (train split) and write it with its report. The ranker
     reads the intent model's probabilities: train it after intent."""
-    settings = get_settings()
+    settings = _settings()
     try:
         if model == "ranker":
             report = _training("ranker").train(settings=settings, out=out)
@@ -172,7 +185,7 @@ def train(model: str, out: Path | None) -> None:
 def evaluate(what: str) -> None:
     """Evaluate the model in service on the test split (real-traffic: on our labelled real
     chats, beside the test split); prints a table, writes training/reports/."""
-    settings = get_settings()
+    settings = _settings()
     try:
         if what == "retrieval":
             report = _training("eval_retrieval").run(settings=settings)

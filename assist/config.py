@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,11 +63,32 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    max_message_chars: int = Field(default=2000, ge=1)
+    # Every message and history turn, counted after normalization (NFKC can expand a
+    # character 18-fold); the wire accepts at most schemas.MAX_WIRE_CHARS before it.
+    max_message_chars: int = Field(default=2000, ge=1, le=10000)
+    max_body_bytes: int = Field(default=512 * 1024, ge=1024)
+    body_timeout_s: float = Field(default=10.0, gt=0)  # the whole body, from the first byte
+    # Origins (https://shop.example) whose pages may call the widget endpoints.
+    cors_origins: list[str] = []
+    # Per client address on the public widget endpoints ("60/minute", "5/second"; limits syntax).
+    widget_rate_limit: str = "60/minute"
+    # Bearer token of the operators: with it /readyz shows versions and knowledge counts.
+    admin_token: SecretStr | None = None
     paths: Paths = Paths()
     retrieval: Retrieval = Retrieval()
     policy: Policy = Policy()
     models: Models = Models()
+
+    @field_validator("widget_rate_limit")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        from limits import parse
+
+        try:
+            parse(v)
+        except ValueError as e:
+            raise ValueError(f"not a rate limit such as '60/minute': {v!r}") from e
+        return v
 
     def model_path(self, name: str) -> Path:
         p = Path(name)

@@ -17,6 +17,10 @@ class EmptyAfterNormalization(InvalidInput):
     code = "empty_after_normalization"
 
 
+class MessageTooLong(InvalidInput):
+    code = "message_too_long"
+
+
 class KnowledgeValidationError(AssistError):
     """The knowledge base has errors; `errors` lists each as `file:id: message`."""
 

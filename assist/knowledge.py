@@ -31,12 +31,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# How each platform's order numbers look, unless shop.yaml says otherwise.
+ORDER_ID_PATTERNS = {"tmall": r"\d{16,19}", "taobao": r"\d{16,19}", "jd": r"\d{10,13}"}
+
+
 class Shop(_Strict):
     id: str = Field(pattern=ID_RE)
     name: str = Field(min_length=1)
     platform: Literal["tmall", "taobao", "jd"]
     service_hours: str = "09:00-23:00"
     agent_name: str = "小二"
+    # A regular expression for the shop's order numbers (whole match); default: the platform's.
+    order_id_pattern: str | None = Field(default=None, max_length=200)
+
+    @field_validator("order_id_pattern")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a regular expression: {e}") from e
+        return v
+
+    @property
+    def order_id_regex(self) -> str:
+        return self.order_id_pattern or ORDER_ID_PATTERNS[self.platform]
 
 
 class Product(_Strict):
@@ -191,11 +211,26 @@ def _fmt_pydantic(err: ValidationError) -> list[str]:
     return [f"{'.'.join(str(x) for x in e['loc']) or 'record'}: {e['msg']}" for e in err.errors()]
 
 
-def _load_yaml(path: Path, key: str, errors: list[str], rel: str) -> list[Any]:
+def _read_text(path: Path, errors: list[str], rel: str) -> str | None:
+    """A knowledge file's text, or None with the reason in errors (not a file, not UTF-8)."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        errors.append(f"{rel}:-: cannot parse YAML: {e}".replace("\n", " "))
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        errors.append(f"{rel}:-: not UTF-8 text (byte {e.start}): save it as UTF-8")
+    except IsADirectoryError:
+        errors.append(f"{rel}:-: is a folder, expected a file")
+    except OSError as e:
+        errors.append(f"{rel}:-: cannot read: {e.strerror}")
+    return None
+
+
+def _load_yaml(path: Path, key: str, errors: list[str], rel: str) -> list[Any]:
+    if (text := _read_text(path, errors, rel)) is None:
+        return []
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        errors.append(f"{rel}:{_yaml_line(e)}: cannot parse YAML: {e}".replace("\n", " "))
         return []
     if not isinstance(doc, dict) or doc.get("version") != 1:
         errors.append(f"{rel}:-: file must be a mapping starting with 'version: 1'")
@@ -205,6 +240,11 @@ def _load_yaml(path: Path, key: str, errors: list[str], rel: str) -> list[Any]:
         errors.append(f"{rel}:-: missing list '{key}'")
         return []
     return items
+
+
+def _yaml_line(e: yaml.YAMLError) -> str:
+    mark = getattr(e, "problem_mark", None)
+    return f"line {mark.line + 1}" if mark is not None else "-"
 
 
 def _kb_version(files: list[Path], root: Path) -> str:
@@ -244,7 +284,8 @@ def _read_pairs(path: Path, columns: str, errors: list[str],
     """A lexicon TSV of key<TAB>value lines (blank and '#' lines skipped); each bad line goes
     to errors as lexicon/<file>:line N: message."""
     pairs: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    text = _read_text(path, errors, f"lexicon/{path.name}")
+    for n, line in enumerate((text or "").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = [p.strip() for p in line.split("\t")]
@@ -274,12 +315,15 @@ def load_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[str]]:
     shop_file = root / "shop.yaml"
     if not shop_file.exists():
         errors.append("shop.yaml:-: missing")
-    else:
+    elif (text := _read_text(shop_file, errors, "shop.yaml")) is not None:
         try:
-            doc = yaml.safe_load(shop_file.read_text(encoding="utf-8")) or {}
-            shop = Shop.model_validate(doc.get("shop"))
+            doc = yaml.safe_load(text) or {}
+            if not isinstance(doc, dict) or not isinstance(doc.get("shop"), dict):
+                errors.append("shop.yaml:-: expected a mapping with a 'shop:' section (id, name, platform)")
+            else:
+                shop = Shop.model_validate(doc["shop"])
         except yaml.YAMLError as e:
-            errors.append(f"shop.yaml:-: cannot parse YAML: {e}")
+            errors.append(f"shop.yaml:{_yaml_line(e)}: cannot parse YAML: {e}".replace("\n", " "))
         except ValidationError as e:
             errors.extend(f"shop.yaml:shop: {m}" for m in _fmt_pydantic(e))
 
@@ -306,7 +350,7 @@ def load_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[str]]:
     files: list[Path] = [shop_file] if shop_file.exists() else []
     for path in sorted((root / "products").glob("*.jsonl")):
         files.append(path)
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate((_read_text(path, errors, rel(path)) or "").splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -347,7 +391,7 @@ def load_knowledge(root: Path) -> tuple[KnowledgeBase | None, list[str]]:
     errors.extend(_cross_check(kb))
     if not kb.faqs:
         errors.append("faq:-: no FAQ entries found")
-    kb.version = _kb_version(files, root) if files else ""
+    kb.version = _kb_version(files, root) if files and not errors else ""
     return (None if errors else kb), errors
 
 

@@ -18,13 +18,17 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import jieba
 import numpy as np
 import opencc
 
-from assist.privacy import personal_numbers
+from assist.errors import MessageTooLong
+from assist.privacy import NUMBER_KINDS, find_pii, personal_numbers
+
+if TYPE_CHECKING:
+    from assist.knowledge import KnowledgeBase
 
 # Entities that must never be split by the segmenter. Order matters: most specific first.
 SKU_RE = re.compile(r"(?<![a-z0-9])[a-z]{2}-\d{4}(?!\d)")
@@ -34,8 +38,7 @@ LONG_NUMBER_RE = re.compile(r"(?<!\d)\d{11,20}(?!\d)")  # order numbers, phones,
 PROTECTED_RE = re.compile(
     "|".join(p.pattern for p in (SKU_RE, TRACKING_RE, MASKED_PHONE_RE, LONG_NUMBER_RE))
 )
-ORDER_ID_RE = re.compile(r"(?<!\d)\d{15,20}(?!\d)")
-PHONE_NUMBER_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+DEFAULT_ORDER_ID = r"\d{16,19}"  # Tmall / Taobao; a shop sets its own in shop.yaml
 
 _SPACE_RE = re.compile(r"\s+")
 _DIGITS_RE = re.compile(r"\d+")
@@ -193,8 +196,9 @@ class TextNormalizer:
     """Knowledge-aware normalization and tokenization; one jieba instance per normalizer."""
 
     def __init__(self, *, synonyms: Mapping[str, str] | None = None, user_words: Iterable[str] = (),
-                 boilerplate: Mapping[str, str] | None = None):
+                 boilerplate: Mapping[str, str] | None = None, order_id_pattern: str = DEFAULT_ORDER_ID):
         self.boilerplate = Boilerplate(boilerplate or {})
+        self.order_id_re = _order_id_re(order_id_pattern)
         self.synonyms = {normalize_text(k): normalize_text(v) for k, v in (synonyms or {}).items() if k}
         self.user_words = sorted({normalize_text(w) for w in user_words if w.strip()})
         self._synonym_re = (
@@ -203,6 +207,12 @@ class TextNormalizer:
             else None
         )
         self._jieba: jieba.Tokenizer | None = None
+
+    @classmethod
+    def for_shop(cls, kb: KnowledgeBase) -> TextNormalizer:
+        """The normalizer of a shop: its synonyms, words, boilerplate and order-number format."""
+        return cls(synonyms=kb.synonyms, user_words=kb.lexicon_words(), boilerplate=kb.boilerplate,
+                   order_id_pattern=kb.shop.order_id_regex)
 
     def warm_up(self) -> None:
         """Load jieba's dictionary and our user words; idempotent, costs about a second."""
@@ -229,16 +239,22 @@ class TextNormalizer:
     def _synonyms(self, norm: str) -> str:
         return self._synonym_re.sub(lambda m: self.synonyms[m.group(0)], norm) if self._synonym_re else norm
 
-    def parse(self, raw: str, *, encoder: Encoder | None = None, lexical: bool = True) -> Message:
+    def parse(self, raw: str, *, encoder: Encoder | None = None, lexical: bool = True,
+              max_chars: int | None = None) -> Message:
         """The one parse of a message (see Message). lexical=False skips the BM25 terms,
-        which only the message being answered needs."""
-        return self.parse_many([raw], encoder=encoder, lexical=lexical)[0]
+        which only the message being answered needs; a message longer than max_chars once
+        normalized is refused (MessageTooLong)."""
+        return self.parse_many([raw], encoder=encoder, lexical=lexical, max_chars=max_chars)[0]
 
-    def parse_many(self, raws: Sequence[str], *, encoder: Encoder | None = None, lexical: bool = False) -> list[Message]:
+    def parse_many(self, raws: Sequence[str], *, encoder: Encoder | None = None, lexical: bool = False,
+                   max_chars: int | None = None) -> list[Message]:
         """parse() for several messages, with one encoder call for all of them."""
         out = []
         for raw in raws:
             norm = normalize_text(raw)
+            if max_chars is not None and len(norm) > max_chars:
+                raise MessageTooLong(f"a message of {len(norm)} characters after normalization, over the limit "
+                                     f"of {max_chars}")
             text, removed, kinds = self.boilerplate.split(norm)
             bare = self.boilerplate.remove(text)
             if not _WORD_RE.search(bare):
@@ -249,7 +265,7 @@ class TextNormalizer:
             out.append(Message(
                 raw=raw, text=text, canonical=canonical,
                 features=_classifier_symbols(self._synonyms(self.boilerplate.symbols(_personal_symbols(text)))),
-                boilerplate=tuple(removed), placeholders=tuple(kinds), entities=_entities(text),
+                boilerplate=tuple(removed), placeholders=tuple(kinds), entities=_entities(text, self.order_id_re),
                 terms=tuple(self._lexical_terms_canonical(canonical)) if lexical else (),
             ))
         if encoder is not None and out:
@@ -310,19 +326,24 @@ def _classifier_symbols(text: str) -> str:
     return _DIGITS_RE.sub("0", text)
 
 
-def _entities(norm: str) -> Entities:
-    personal = personal_numbers(norm)
-    blocked = {norm[a:b] for a, b, _ in personal}
-    phones = set(PHONE_NUMBER_RE.findall(norm))
+def _order_id_re(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![0-9a-z])(?:{pattern})(?![0-9a-z])", re.IGNORECASE)
+
+
+def _entities(norm: str, order_id_re: re.Pattern[str]) -> Entities:
+    """Order numbers in the shop's format that are no one's phone, ID or card number."""
+    pii = [p for p in find_pii(norm) if p.kind in NUMBER_KINDS]
+    order_ids = [m.group(0) for m in order_id_re.finditer(norm)
+                 if not any(p.start < m.end() and m.start() < p.end for p in pii)]
     return Entities(
-        order_ids=tuple(o for o in ORDER_ID_RE.findall(norm) if o not in phones and o not in blocked),
+        order_ids=tuple(order_ids),
         skus=tuple(s.upper() for s in SKU_RE.findall(norm)),
         tracking_nos=tuple(t.upper() for t in TRACKING_RE.findall(norm)),
-        personal=tuple(sorted({k for _, _, k in personal})),
+        personal=tuple(sorted({p.kind for p in pii if p.kind in {"id_card", "bank_card"}})),
     )
 
 
-def extract_entities(text: str) -> dict[str, list[str]]:
+def extract_entities(text: str, order_id_pattern: str = DEFAULT_ORDER_ID) -> dict[str, list[str]]:
     """Order numbers, SKUs and tracking numbers a customer typed (used to fill reply scripts).
-    ID-card and bank-card numbers are never taken for order numbers."""
-    return _entities(normalize_text(text)).as_dict()
+    Phone, ID-card and bank-card numbers are never taken for order numbers."""
+    return _entities(normalize_text(text), _order_id_re(order_id_pattern)).as_dict()

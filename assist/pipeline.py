@@ -13,12 +13,13 @@ from typing import Any
 
 import faiss
 
+from assist.artifacts import read_manifest
 from assist.classify.models import EscalationModel, IntentModel, SentimentModel
 from assist.classify.signals import RiskLexicon
-from assist.classify.understand import Understander, Understanding
+from assist.classify.understand import MAX_HISTORY, Understander, Understanding
 from assist.config import Settings
 from assist.errors import ArtifactError, EmptyAfterNormalization, Incompatible
-from assist.knowledge import KnowledgeBase, require_knowledge
+from assist.knowledge import KnowledgeBase, load_knowledge, require_knowledge
 from assist.normalize import Message, TextNormalizer
 from assist.policy import WidgetDecision, widget_decision
 from assist.rank import LearnedRanker, RankedHit, Source, Suggestion, rank, sources_for
@@ -72,7 +73,7 @@ class AssistPipeline:
         with_ranker=False keeps the retrieval order (for training the ranker itself)."""
         faiss.omp_set_num_threads(settings.retrieval.faiss_threads)  # process-wide, so set here
         kb = require_knowledge(settings.paths.knowledge_dir)
-        normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words(), boilerplate=kb.boilerplate)
+        normalizer = TextNormalizer.for_shop(kb)
         normalizer.warm_up()
         encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
         encoder.warm_up()
@@ -101,11 +102,14 @@ class AssistPipeline:
         return out
 
     def parse(self, text: str, history: list[str]) -> tuple[Message, list[Message]]:
-        """The one parse of the message and of its history (which needs no BM25 terms)."""
-        message = self.normalizer.parse(text, encoder=self.index.encoder)
+        """The one parse of the message and of the part of its history that is read (the
+        last MAX_HISTORY turns, which need no BM25 terms); each within max_message_chars."""
+        limit = self.settings.max_message_chars
+        message = self.normalizer.parse(text, encoder=self.index.encoder, max_chars=limit)
         if not any(ch.isalnum() for ch in message.text):
             raise EmptyAfterNormalization("message has no words or digits after normalization")
-        past = self.normalizer.parse_many(history, encoder=self.index.encoder) if history and self.understander else []
+        past = (self.normalizer.parse_many(history[-MAX_HISTORY:], encoder=self.index.encoder, max_chars=limit)
+                if history and self.understander else [])
         return message, past
 
     def understand(self, message: Message, past: list[Message], context: str | None) -> Understanding | None:
@@ -116,7 +120,8 @@ class AssistPipeline:
         ctx = None
         if context:
             ctx = (past[-1] if past and past[-1].raw == context
-                   else self.normalizer.parse(context, encoder=self.index.encoder, lexical=False))
+                   else self.normalizer.parse(context, encoder=self.index.encoder, lexical=False,
+                                              max_chars=self.settings.max_message_chars))
         return self.understander.understand(message, past, context=ctx)
 
     def suggest(self, message: str, *, history: list[str], order: dict[str, Any], top_k: int,
@@ -178,6 +183,28 @@ class AssistPipeline:
             values.update(sku=sku, product_title=self.kb.products[sku].title)
         values.update({k: v for k, v in order.items() if v not in (None, "")})
         return values
+
+
+def preflight(settings: Settings) -> list[str]:
+    """What would stop the service from starting, each as `file: message`, found without
+    loading the models: the knowledge base's errors, and each model folder's manifest and
+    file hashes."""
+    kb_dir = settings.paths.knowledge_dir
+    problems = [f"{kb_dir}/{e}" for e in load_knowledge(kb_dir)[1]]
+    m = settings.models
+    for name in ("intent", "sentiment", "escalation", "ranker"):
+        folder = settings.model_path(getattr(m, name))
+        try:
+            if not folder.is_dir():
+                raise ArtifactError(f"{folder}: no {name} model; train it with `assist train {name}`")
+            read_manifest(folder)
+        except ArtifactError as e:
+            problems.append(str(e))
+    try:
+        SentenceTransformerEncoder.check(settings.model_path(m.embedding))
+    except ArtifactError as e:
+        problems.append(str(e))
+    return problems
 
 
 def new_index(settings: Settings, normalizer: TextNormalizer, encoder: SentenceTransformerEncoder) -> HybridIndex:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MAX_MESSAGE_CHARS = 2000
+# The wire's bounds. The service's own limit (ASSIST_MAX_MESSAGE_CHARS, default 2000) is
+# checked after normalization, and only the last MAX_HISTORY of the history is read.
+MAX_WIRE_CHARS = 10000
 MAX_HISTORY_TURNS = 50
 
 
@@ -22,7 +24,7 @@ def _not_blank(v: str) -> str:
 
 class HistoryTurn(_In):
     role: Literal["customer", "agent"]
-    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_WIRE_CHARS)
 
 
 class OrderContext(_In):
@@ -41,7 +43,8 @@ class OrderContext(_In):
 
 
 class SuggestRequest(_In):
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the customer's latest message")
+    message: str = Field(min_length=1, max_length=MAX_WIRE_CHARS, description="the customer's latest message "
+                         "(at most ASSIST_MAX_MESSAGE_CHARS, default 2000, after normalization)")
     history: list[HistoryTurn] = Field(default=[], max_length=MAX_HISTORY_TURNS, description="earlier turns, oldest first")
     order: OrderContext | None = None
     top_k: int = Field(default=3, ge=1, le=10)
@@ -50,8 +53,10 @@ class SuggestRequest(_In):
 
 
 class FaqRequest(_In):
-    question: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
-    history: list[str] = Field(default=[], max_length=MAX_HISTORY_TURNS, description="the shopper's earlier messages")
+    question: str = Field(min_length=1, max_length=MAX_WIRE_CHARS,
+                          description="at most ASSIST_MAX_MESSAGE_CHARS (default 2000) after normalization")
+    history: list[Annotated[str, Field(min_length=1, max_length=MAX_WIRE_CHARS)]] = Field(
+        default=[], max_length=MAX_HISTORY_TURNS, description="the shopper's earlier messages, oldest first")
     top_k: int = Field(default=3, ge=1, le=10)
 
     _blank = field_validator("question")(_not_blank)
@@ -168,3 +173,13 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+_ERRORS = {400: "the body is not valid JSON or UTF-8", 408: "the body did not arrive in time",
+           413: "the body is over the size limit", 422: "a field is missing, unknown, too long or empty",
+           500: "an internal error (logged with the request id)", 503: "models are loading: retry after Retry-After"}
+# Every status the API answers with besides 200, in the one error body.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _ERRORS.items()}
+RATE_LIMITED: dict[int | str, dict[str, object]] = {
+    429: {"model": ErrorBody, "description": "too many requests from this client: retry after Retry-After"}}

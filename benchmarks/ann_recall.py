@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         synth_kb.build(args.entries, Path(tmp) / "kb")
         kb = require_knowledge(Path(tmp) / "kb")
-    normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words())
+    normalizer = TextNormalizer.for_shop(kb)
     encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
     encoder.warm_up()
     entries = kb.entries()

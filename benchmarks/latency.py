@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth_kb  # a sibling script, not a package: imported after the sys.path entry above
 
 REPO = Path(__file__).resolve().parent.parent
+ADMIN_TOKEN = "benchmark-only"  # /readyz shows versions and knowledge size to the admin
 DEFAULT_REPORT = REPO / "benchmarks" / "reports" / "latency.json"
 STAGES = ("parse", "classify", "retrieve", "rank")
 TARGETS = {"p50_ms": 10.0, "p99_ms": 30.0, "classify_p50_ms": 2.0}
@@ -255,7 +256,8 @@ def running_server(knowledge: Path, index_dir: Path, log_path: Path, timeout_s: 
     """`assist serve` on a free loopback port; yields once /readyz says 200, always stops it."""
     port = free_port()
     env = {**os.environ, "ASSIST_PATHS__KNOWLEDGE_DIR": str(knowledge), "ASSIST_PATHS__INDEX_DIR": str(index_dir),
-           "ASSIST_PATHS__FEEDBACK_LOG": str(index_dir.parent / "feedback.jsonl"), "ASSIST_HOST": HOST}
+           "ASSIST_PATHS__FEEDBACK_LOG": str(index_dir.parent / "feedback.jsonl"), "ASSIST_HOST": HOST,
+           "ASSIST_ADMIN_TOKEN": ADMIN_TOKEN}
     base_url = f"http://{HOST}:{port}"
     with open(log_path, "wb") as log:
         t0 = time.perf_counter()
@@ -270,14 +272,14 @@ def running_server(knowledge: Path, index_dir: Path, log_path: Path, timeout_s: 
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], base_url: str, log_path: Path, timeout_s: float) -> dict[str, Any]:
-    # The app loads in its lifespan, so until then connections are refused (or /readyz says 503).
+    # The port opens at once; /readyz says 503 (Retry-After) until the app has loaded.
     deadline = time.monotonic() + timeout_s
     with httpx.Client(base_url=base_url, timeout=5.0) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode} during start-up:\n{_log_tail(log_path)}")
             try:
-                r = client.get("/readyz")
+                r = client.get("/readyz", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
                 if r.status_code == 200:
                     return r.json()  # type: ignore[no-any-return]
             except httpx.TransportError:

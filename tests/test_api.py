@@ -1,16 +1,23 @@
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from assist.api.app import create_app
 
 
-def test_health_and_ready_report_versions(client):
-    assert client.get("/healthz").json()["status"] == "ok"
-    ready = client.get("/readyz").json()
-    assert ready["status"] == "ready"
-    assert {"knowledge", "embedding", "intent", "sentiment", "escalation"} <= set(ready["versions"])
-    assert ready["knowledge"]["faqs"] == 12
+def test_health_and_ready_report_versions_to_operators_only(pipeline, settings):
+    settings = settings.model_copy(update={"admin_token": SecretStr("s3cret-token")})
+    with TestClient(create_app(settings, pipeline=pipeline)) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        public = client.get("/readyz").json()
+        assert public["status"] == "ready" and "versions" not in public and "knowledge" not in public
+        assert "versions" not in client.get("/readyz", headers={"authorization": "Bearer wrong"}).json()
+        ready = client.get("/readyz", headers={"authorization": "Bearer s3cret-token"}).json()
+        assert {"knowledge", "embedding", "intent", "sentiment", "escalation"} <= set(ready["versions"])
+        assert ready["knowledge"]["faqs"] == 12
 
 
 def test_not_ready_is_503_with_retry_after(settings):
@@ -68,7 +75,8 @@ def test_faq_hands_over_an_upset_shopper(client):
     ("/v1/suggest", {}, "message"),
     ("/v1/suggest", {"message": ""}, "message"),
     ("/v1/suggest", {"message": "   "}, "message"),
-    ("/v1/suggest", {"message": "好" * 2001}, "message"),
+    ("/v1/suggest", {"message": "好" * 10001}, "message"),
+    ("/v1/faq", {"question": "发票", "history": ["好" * 10001]}, "history"),
     ("/v1/suggest", {"message": 123}, "message"),
     ("/v1/suggest", {"message": "在吗", "top_k": 0}, "top_k"),
     ("/v1/suggest", {"message": "在吗", "top_k": "three"}, "top_k"),
@@ -114,6 +122,6 @@ def test_no_text_ever_gives_a_500(client, text):
 def test_logs_never_hold_phone_numbers_or_addresses(client, caplog):
     caplog.set_level("INFO", logger="assist.api")
     client.post("/v1/suggest", json={"message": "地址改成浙江省杭州市西湖区文三路100号5栋302室 电话13812345678"})
-    logged = " ".join(r.getMessage() for r in caplog.records)
-    assert "suggest" in logged
+    logged = " ".join(f"{r.getMessage()} {getattr(r, 'text', '')}" for r in caplog.records)
+    assert "suggest" in logged and "地址改成[地址]" in logged
     assert "13812345678" not in logged and "文三路" not in logged

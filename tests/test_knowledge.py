@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -58,7 +59,7 @@ def test_broken_yaml_and_json_are_reported_not_raised(kb_copy):
     (kb_copy / "rules" / "bad.yaml").write_text("version: 1\nrules: [\n", encoding="utf-8")
     (kb_copy / "products" / "items.jsonl").open("a", encoding="utf-8").write("{not json}\n")
     _, errors = load_knowledge(kb_copy)
-    assert any(e.startswith("rules/bad.yaml:-: cannot parse YAML") for e in errors)
+    assert any(e.startswith("rules/bad.yaml:line 3: cannot parse YAML") for e in errors), errors
     assert any(e.startswith("products/items.jsonl:line 5: invalid JSON") for e in errors)
 
 
@@ -119,3 +120,61 @@ def test_demo_knowledge_has_no_near_duplicate_entries():
     from assist.knowledge import lint
 
     assert lint(load_knowledge(ROOT / "knowledge")[0]) == []
+
+
+def _break(kb: Path, how: str) -> None:
+    if how == "faq not UTF-8":
+        (kb / "faq" / "faq.yaml").write_bytes("version: 1\nfaqs: []\n# 退货".encode("gbk"))
+    elif how == "shop is a list":
+        (kb / "shop.yaml").write_text("- a\n- b\n", encoding="utf-8")
+    elif how == "shop is text":
+        (kb / "shop.yaml").write_text("just some words\n", encoding="utf-8")
+    elif how == "shop not UTF-8":
+        (kb / "shop.yaml").write_bytes("shop:\n  name: 云杉\n".encode("gbk"))
+    elif how == "a folder named .yaml":
+        (kb / "rules" / "more.yaml").mkdir()
+    elif how == "lexicon not UTF-8":
+        (kb / "lexicon" / "synonyms.tsv").write_bytes(b"\xff\xfe\t\xa1\n")
+    elif how == "products not UTF-8":
+        (kb / "products" / "items.jsonl").write_bytes('{"sku": "退"}\n'.encode("gbk"))
+    elif how == "bad order-number pattern":
+        doc = yaml.safe_load((kb / "shop.yaml").read_text(encoding="utf-8"))
+        doc["shop"]["order_id_pattern"] = "(\\d{12"
+        (kb / "shop.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.parametrize("how, where", [
+    ("faq not UTF-8", "faq/faq.yaml"), ("shop is a list", "shop.yaml"), ("shop is text", "shop.yaml"),
+    ("shop not UTF-8", "shop.yaml"), ("a folder named .yaml", "rules/more.yaml"),
+    ("lexicon not UTF-8", "lexicon/synonyms.tsv"), ("products not UTF-8", "products/items.jsonl"),
+    ("bad order-number pattern", "shop.yaml"),
+])
+def test_broken_files_are_named_never_a_traceback(kb_copy, how, where):
+    _break(kb_copy, how)
+    result = CliRunner().invoke(main, ["kb", "validate", "--knowledge", str(kb_copy)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert any(line.startswith(f"{where}:") for line in result.output.splitlines()), result.output
+
+
+def test_serve_refuses_a_broken_kb_or_model_with_file_messages(kb_copy, tmp_path, monkeypatch):
+    import shutil
+
+    _break(kb_copy, "shop is a list")
+    monkeypatch.setenv("ASSIST_PATHS__KNOWLEDGE_DIR", str(kb_copy))
+    emb = tmp_path / "embedding"
+    shutil.copytree(ROOT / "models" / "embedding", emb)
+    data = bytearray((emb / "model.safetensors").read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit flipped
+    (emb / "model.safetensors").write_bytes(bytes(data))
+    monkeypatch.setenv("ASSIST_MODELS__EMBEDDING", str(emb))
+    from assist.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "shop.yaml:" in result.output and "model.safetensors" in result.output and "Traceback" not in result.output

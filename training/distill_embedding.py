@@ -47,6 +47,8 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
+from assist.retrieval.encoder import stamp
+
 REPO = Path(__file__).resolve().parents[1]
 KNOWLEDGE_DIR = REPO / "knowledge"
 UNK = "<unk>"
@@ -541,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "lcqmc_dev_r1_trained": None if dev_trained is None else round(dev_trained, 4),
     }
     (args.out / "README.md").write_text(model_card(build), encoding="utf-8")
+    stamp(args.out)  # the service checks the model files against these hashes at load
     write_report(args.report, build)
     log.info("saved %s (%.1f MB) in %ss; now run training/eval_embedding.py to fill in the measurements",
              args.out, size_mb, build["build_seconds"])

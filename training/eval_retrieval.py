@@ -58,7 +58,7 @@ def _metrics(ranks: list[int | None]) -> dict[str, float]:
 
 def _load(settings: Settings) -> tuple[KnowledgeBase, TextNormalizer, SentenceTransformerEncoder]:
     kb = require_knowledge(settings.paths.knowledge_dir)
-    normalizer = TextNormalizer(synonyms=kb.synonyms, user_words=kb.lexicon_words(), boilerplate=kb.boilerplate)
+    normalizer = TextNormalizer.for_shop(kb)
     encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
     encoder.warm_up()
     return kb, normalizer, encoder

@@ -2,73 +2,83 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import uuid
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assist import __version__
+from assist.api.edge import BodyLimitMiddleware, PathCORS, RateLimitMiddleware, RequestIdMiddleware, error_body
 from assist.api.routes import assist as assist_routes
 from assist.api.routes import health
 from assist.config import Settings, get_settings
 from assist.errors import AssistError, InvalidInput, NotReady
 from assist.pipeline import AssistPipeline
+from assist.schemas import ERROR_RESPONSES
 
 log = logging.getLogger("assist.api")
 
 
 def _error(status: int, code: str, message: str, request: Request, details: list | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details or [],
-                      "request_id": getattr(request.state, "request_id", None)}}
-    return JSONResponse(status_code=status, content=body, headers=headers)
+    return JSONResponse(status_code=status, content=error_body(code, message, getattr(request.state, "request_id", None),
+                                                               details), headers=headers)
 
 
-class RequestIdMiddleware:
-    """Gives every request an id (the client's X-Request-ID, or a new one) in
-    request.state.request_id and the response header. Plain ASGI: Starlette's
-    BaseHTTPMiddleware costs about a millisecond a request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = Headers(scope=scope).get("x-request-id", "")[:64]
-        request_id = given or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["x-request-id"] = request_id
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+# The code of each status the framework itself can answer with (no route, wrong method,
+# a body that is not JSON or not UTF-8, too big or too slow).
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+              413: "payload_too_large", 429: "rate_limited"}
+WIDGET_PATHS = ("/v1/faq",)
 
 
 def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    async def load() -> None:
+        try:
+            app.state.pipeline = await asyncio.to_thread(AssistPipeline.load, settings)
+        except AssistError as e:  # `assist serve` checked before starting; this is a late failure
+            log.error("cannot serve: %s", e)
+            os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown
+            return
+        log.info("ready", extra={"versions": app.state.pipeline.versions})
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pipeline = pipeline or AssistPipeline.load(settings)
-        log.info("ready: %s", app.state.pipeline.versions)
+        # The port accepts connections at once: until the models are in, requests get 503
+        # with Retry-After (deps.get_pipeline) and /healthz answers.
+        if pipeline is not None:
+            app.state.pipeline = pipeline
+            yield
+            return
+        task = asyncio.create_task(load())
         yield
+        task.cancel()
 
-    app = FastAPI(title="Xiaoer (店小二) assist", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="Xiaoer (店小二) assist", version=__version__, lifespan=lifespan, responses=ERROR_RESPONSES,
                   description="Agent-assist and self-service FAQ for Chinese e-commerce customer service.")
     app.state.pipeline = None
     app.state.settings = settings
 
+    # Outermost last: the request id first, so that every refusal below carries it.
+    app.add_middleware(RateLimitMiddleware, paths=WIDGET_PATHS, limit=settings.widget_rate_limit)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(PathCORS, paths=WIDGET_PATHS, origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"), detail, request,
+                      headers=dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -84,8 +94,13 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
             return _error(422, exc.code, str(exc), request)
         if isinstance(exc, NotReady):
             return _error(503, exc.code, str(exc), request, headers={"Retry-After": "5"})
-        log.exception("request %s failed", getattr(request.state, "request_id", "-"))
-        return _error(500, exc.code, "internal error", request)
+        return await internal_error(request, exc)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        """Any bug: logged with the request id and the traceback; the client gets the id."""
+        log.error("request failed", exc_info=exc, extra={"request_id": getattr(request.state, "request_id", None)})
+        return _error(500, "internal_error", "internal error; quote the request_id when reporting it", request)
 
     app.include_router(health.router)
     app.include_router(assist_routes.router)

@@ -5,17 +5,41 @@ from __future__ import annotations
 from assist.classify.understand import Understanding
 from assist.normalize import Message
 from assist.pipeline import FaqResult, SuggestResult
+from assist.privacy import mask_pii
 from assist.rank import Source
 from assist.schemas import (
-    BoilerplateOut, EscalationOut, FaqResponse, HandoffOut, IntentOut, MessageOut, ReasonOut, RelatedOut, SentimentOut,
-    SourceOut, SuggestionOut, SuggestResponse,
+    BoilerplateOut,
+    EscalationOut,
+    FaqResponse,
+    HandoffOut,
+    IntentOut,
+    MessageOut,
+    ReasonOut,
+    RelatedOut,
+    SentimentOut,
+    SourceOut,
+    SuggestionOut,
+    SuggestResponse,
 )
 
 
-def _understanding(u: Understanding | None) -> tuple[IntentOut | None, SentimentOut | None, EscalationOut | None]:
+def _respan(span: tuple[int, int] | None, evidence: str, original: str, masked: str) -> tuple[int, int] | None:
+    """The evidence's span in the masked text (masks change lengths): the occurrence of the
+    same words nearest to where they were."""
+    if span is None or masked == original:
+        return span
+    starts = [i for i in range(len(masked)) if masked.startswith(evidence, i)]
+    if not starts:
+        return None
+    best = min(starts, key=lambda i: abs(i - span[0]))
+    return best, best + len(evidence)
+
+
+def _understanding(u: Understanding | None, m: Message) -> tuple[IntentOut | None, SentimentOut | None, EscalationOut | None]:
     if u is None:
         return None, None, None
     e = u.escalation
+    masked = mask_pii(m.text)
     return (
         IntentOut(id=u.intent.intent, phase=u.intent.phase, confidence=round(u.intent.confidence, 4),
                   alternatives=[{"id": i, "confidence": round(p, 4)} for i, p in u.intent.alternatives],
@@ -23,14 +47,17 @@ def _understanding(u: Understanding | None) -> tuple[IntentOut | None, Sentiment
         SentimentOut(label=u.sentiment.label,  # type: ignore[arg-type]
                      probabilities={k: round(v, 4) for k, v in u.sentiment.probabilities.items()},
                      intensity=round(u.sentiment.intensity, 3)),
+        # evidence is masked where it is made (classify); spans follow the masked text
         EscalationOut(decision=e.decision, probability=e.probability,  # type: ignore[arg-type]
-                      reasons=[ReasonOut(code=r.code, evidence=r.evidence, span=r.span, detail=r.detail) for r in e.reasons],
+                      reasons=[ReasonOut(code=r.code, evidence=r.evidence, span=_respan(r.span, r.evidence, m.text, masked),
+                                         detail=r.detail) for r in e.reasons],
                       route=e.route, priority=e.priority, sla_deadline=e.sla_deadline, sla_rule=e.sla_rule),  # type: ignore[arg-type]
     )
 
 
 def _message(m: Message) -> MessageOut:
-    return MessageOut(text=m.text, boilerplate=[BoilerplateOut(kind=k, text=t) for k, t in m.boilerplate],
+    """Personal data masked, like everything that leaves the service."""
+    return MessageOut(text=mask_pii(m.text), boilerplate=[BoilerplateOut(kind=k, text=mask_pii(t)) for k, t in m.boilerplate],
                       placeholders=list(m.placeholders))
 
 
@@ -39,7 +66,7 @@ def _source(s: Source) -> SourceOut:
 
 
 def suggest_response(result: SuggestResult, *, request_id: str, versions: dict[str, str]) -> SuggestResponse:
-    intent, sentiment, escalation = _understanding(result.understanding)
+    intent, sentiment, escalation = _understanding(result.understanding, result.message)
     return SuggestResponse(
         request_id=request_id, intent=intent, sentiment=sentiment, escalation=escalation,
         suggestions=[
@@ -53,7 +80,7 @@ def suggest_response(result: SuggestResult, *, request_id: str, versions: dict[s
 
 
 def faq_response(result: FaqResult, *, request_id: str, versions: dict[str, str]) -> FaqResponse:
-    intent, sentiment, escalation = _understanding(result.understanding)
+    intent, sentiment, escalation = _understanding(result.understanding, result.message)
     d = result.decision
     return FaqResponse(
         request_id=request_id, answered=d.answered,

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 # Dependencies are async because they never block: a sync one would cost a thread-pool
 # round trip on every request.
-
 from fastapi import Depends, Request
 
 from assist.errors import NotReady
@@ -16,6 +16,13 @@ async def get_pipeline(request: Request) -> AssistPipeline:
     if pipeline is None:
         raise NotReady("models and knowledge are still loading")
     return pipeline  # type: ignore[no-any-return]
+
+
+def is_admin(request: Request) -> bool:
+    """The request carries the operators' bearer token (compared in constant time)."""
+    token = request.app.state.settings.admin_token
+    given = request.headers.get("authorization", "")
+    return token is not None and hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode())
 
 
 async def get_request_id(request: Request) -> str:

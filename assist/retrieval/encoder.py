@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from assist.errors import ArtifactError
+from assist.artifacts import MANIFEST, sha256_file, write_manifest
+from assist.errors import ArtifactError, ChecksumMismatch
 
 
 class Encoder(Protocol):
@@ -31,19 +33,25 @@ class SentenceTransformerEncoder:
         self.dim = 0
         self._static: tuple[object, np.ndarray] | None = None  # (tokenizer, fp32 token vectors)
 
+    @staticmethod
+    def check(path: Path) -> str:
+        """The model folder's version, once its files are checked (ArtifactError if not)."""
+        if not (path / "modules.json").exists():
+            raise ArtifactError(
+                f"{path}: no sentence-transformers model (expected modules.json); "
+                "build it with `python training/distill_embedding.py`"
+            )
+        return _folder_digest(path)
+
     def warm_up(self) -> None:
         if self.model_ is not None:
             return
-        if not (self.path / "modules.json").exists():
-            raise ArtifactError(
-                f"no sentence-transformers model at {self.path} (expected modules.json); "
-                "build it with `python training/distill_embedding.py`"
-            )
+        version = self.check(self.path)
         from sentence_transformers import SentenceTransformer  # heavy: import on first use
 
         self.model_ = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         self.dim = int(self.model_.get_embedding_dimension() or 0)
-        self.version = _folder_digest(self.path)
+        self.version = version
         modules = list(self.model_)
         if len(modules) == 1 and type(modules[0]).__name__ == "StaticEmbedding":
             weights = modules[0].embedding.weight.detach().float().numpy()
@@ -84,10 +92,32 @@ class SentenceTransformerEncoder:
         return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
 
 
+MODEL_SUFFIXES = frozenset({".json", ".safetensors", ".txt"})  # the files that make the model
+
+
+def stamp(path: Path) -> str:
+    """Write the model folder's manifest (the hashes of its model files); returns its version."""
+    version = _folder_digest(path)
+    write_manifest(path, name="embedding", suffixes=MODEL_SUFFIXES, version=version)
+    return version
+
+
 def _folder_digest(path: Path) -> str:
-    """Content hash of a model folder: indexes built with another model are refused."""
+    """Content hash of a model folder (indexes and classifiers built with another model are
+    refused), after checking each file against the folder's manifest, so a damaged file is
+    named as such rather than taken for another model."""
+    hashes = {f.relative_to(path).as_posix(): sha256_file(f)
+              for f in sorted(p for p in path.rglob("*") if p.is_file() and p.name != MANIFEST)}
+    manifest = path / MANIFEST
+    if manifest.exists():
+        for rel, digest in json.loads(manifest.read_text(encoding="utf-8")).get("files", {}).items():
+            if hashes.get(rel) != digest:
+                raise ChecksumMismatch(f"{path / rel} is missing or does not match the hash in {manifest} (damaged "
+                                       "or replaced): restore it (git checkout) or rebuild it with "
+                                       "`python training/distill_embedding.py`")
     h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".json", ".safetensors", ".txt"}):
-        h.update(f.relative_to(path).as_posix().encode())
-        h.update(hashlib.sha256(f.read_bytes()).digest())
+    for rel, digest in hashes.items():
+        if Path(rel).suffix in MODEL_SUFFIXES:
+            h.update(rel.encode())
+            h.update(bytes.fromhex(digest))
     return h.hexdigest()[:12]

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from assist import __version__
-from assist.api.deps import PipelineDep
+from assist.api.deps import PipelineDep, is_admin
 
 router = APIRouter(tags=["health"])
 
@@ -15,13 +15,13 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(pipeline: PipelineDep) -> dict[str, object]:
-    """Ready to answer: knowledge and model versions in service (503 while loading)."""
-    kb = pipeline.kb
-    return {
-        "status": "ready",
-        "version": __version__,
-        "versions": pipeline.versions,
-        "knowledge": {"shop": kb.shop.id, "faqs": len(kb.faqs), "products": len(kb.products),
-                      "rules": len(kb.rules), "scripts": len(kb.scripts), "index_rows": len(pipeline.index.rows_)},
-    }
+async def readyz(request: Request, pipeline: PipelineDep) -> dict[str, object]:
+    """Ready to answer (503 while loading). With the admin token (Authorization: Bearer …)
+    also the knowledge and model versions in service and the knowledge base's size."""
+    out: dict[str, object] = {"status": "ready", "version": __version__}
+    if is_admin(request):
+        kb = pipeline.kb
+        out["versions"] = pipeline.versions
+        out["knowledge"] = {"shop": kb.shop.id, "faqs": len(kb.faqs), "products": len(kb.products),
+                            "rules": len(kb.rules), "scripts": len(kb.scripts), "index_rows": len(pipeline.index.rows_)}
+    return out
