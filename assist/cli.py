@@ -104,6 +104,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Run the HTTP API (docs at /docs)."""
     import uvicorn
 
+    from assist.api.app import server_options
     from assist.pipeline import preflight
 
     settings = _settings()
@@ -112,10 +113,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         click.echo(p, err=True)
     if problems:
         raise click.ClickException(f"cannot serve: {len(problems)} problem(s) above")
-    # log_config=None: uvicorn's loggers go through our JSON formatter; no server banner.
-    uvicorn.run("assist.api.main:app", host=host or settings.host, port=port or settings.port,
-                workers=workers, log_level="warning", log_config=None, server_header=False,
-                timeout_keep_alive=5)
+    options = server_options(settings) | {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    uvicorn.run("assist.api.main:app", workers=workers, **options)  # type: ignore[arg-type]
 
 
 @main.command()

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from assist.api.app import create_app
+from assist.api.app import create_app, server_options
 from assist.pipeline import AssistPipeline
 from assist.privacy import JsonFormatter
 
@@ -136,9 +136,8 @@ def live(pipeline, settings):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = _app(pipeline, settings, body_timeout_s=1.0)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           server_header=False))
+    app = _app(pipeline, settings, body_timeout_s=1.0, port=port)
+    server = uvicorn.Server(uvicorn.Config(app, **server_options(app.state.settings)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):

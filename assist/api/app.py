@@ -39,6 +39,13 @@ HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 4
 WIDGET_PATHS = ("/v1/faq",)
 
 
+def server_options(settings: Settings) -> dict[str, object]:
+    """How uvicorn runs the app (`assist serve`, and the tests' live server): our JSON
+    logging instead of uvicorn's, no server banner, idle keep-alive connections closed."""
+    return {"host": settings.host, "port": settings.port, "log_level": "warning", "log_config": None,
+            "server_header": False, "timeout_keep_alive": 5}
+
+
 def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | None = None) -> FastAPI:
     settings = settings or get_settings()
 
