@@ -36,6 +36,25 @@ def main(log_level: str) -> None:
 
 
 @main.group()
+def db() -> None:
+    """The database (interaction log and feedback): ASSIST_DATABASE_URL, default a SQLite file."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations the database does not have yet."""
+    from assist.store import db as store_db
+
+    settings = _settings()
+    try:
+        engine = store_db.make_engine(settings.db_url)
+        before, after = store_db.upgrade(engine)
+    except Exception as e:  # cannot connect, or a migration failed: say so, exit 1
+        raise click.ClickException(f"cannot upgrade {settings.db_url.split('@')[-1]}: {e}") from e
+    click.echo(f"schema revision {before or '(none)'} -> {after}" if before != after else f"schema at {after}: up to date")
+
+
+@main.group()
 def kb() -> None:
     """Check the knowledge base."""
 

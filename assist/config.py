@@ -16,7 +16,8 @@ class Paths(BaseModel):
     models_dir: Path = ROOT / "models"
     # Built indexes live under here, one folder per kb_version.
     index_dir: Path = ROOT / "models" / "index"
-    feedback_log: Path = ROOT / "var" / "feedback.jsonl"
+    # The default database (a SQLite file) lives here; created on first start.
+    data_dir: Path = ROOT / "var"
 
 
 class Retrieval(BaseModel):
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     # Per client address on the public widget endpoints ("60/minute", "5/second"; limits syntax).
     widget_rate_limit: str = "60/minute"
+    # SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in data_dir.
+    database_url: str | None = None
     # Bearer token of the operators: with it /readyz shows versions and knowledge counts.
     admin_token: SecretStr | None = None
     paths: Paths = Paths()
@@ -89,6 +92,10 @@ class Settings(BaseSettings):
         except ValueError as e:
             raise ValueError(f"not a rate limit such as '60/minute': {v!r}") from e
         return v
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.paths.data_dir / 'assist.db'}"
 
     def model_path(self, name: str) -> Path:
         p = Path(name)

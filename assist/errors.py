@@ -45,3 +45,13 @@ class ChecksumMismatch(ArtifactError):
 
 class NotReady(AssistError):
     code = "not_ready"
+
+
+class NotFound(AssistError):
+    code = "not_found"
+
+
+class StoreError(AssistError):
+    """The database cannot be used (cannot connect, unknown schema revision)."""
+
+    code = "store_error"

@@ -18,13 +18,14 @@ from assist.classify.models import EscalationModel, IntentModel, SentimentModel
 from assist.classify.signals import RiskLexicon
 from assist.classify.understand import MAX_HISTORY, Understander, Understanding
 from assist.config import Settings
-from assist.errors import ArtifactError, EmptyAfterNormalization, Incompatible
+from assist.errors import ArtifactError, EmptyAfterNormalization, Incompatible, StoreError
 from assist.knowledge import KnowledgeBase, load_knowledge, require_knowledge
 from assist.normalize import Message, TextNormalizer
 from assist.policy import WidgetDecision, widget_decision
 from assist.rank import LearnedRanker, RankedHit, Source, Suggestion, rank, sources_for
 from assist.retrieval.encoder import SentenceTransformerEncoder
 from assist.retrieval.index import HybridIndex
+from assist.store.db import ready_engine
 from assist.types import Entry, Hit
 
 log = logging.getLogger(__name__)
@@ -187,8 +188,8 @@ class AssistPipeline:
 
 def preflight(settings: Settings) -> list[str]:
     """What would stop the service from starting, each as `file: message`, found without
-    loading the models: the knowledge base's errors, and each model folder's manifest and
-    file hashes."""
+    loading the models: the knowledge base's errors, each model folder's manifest and file
+    hashes, and a database it cannot open or whose schema it does not know."""
     kb_dir = settings.paths.knowledge_dir
     problems = [f"{kb_dir}/{e}" for e in load_knowledge(kb_dir)[1]]
     m = settings.models
@@ -203,6 +204,10 @@ def preflight(settings: Settings) -> list[str]:
     try:
         SentenceTransformerEncoder.check(settings.model_path(m.embedding))
     except ArtifactError as e:
+        problems.append(str(e))
+    try:
+        ready_engine(settings.db_url).dispose()
+    except StoreError as e:
         problems.append(str(e))
     return problems
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from assist.types import INTENTS
 
 # The wire's bounds. The service's own limit (ASSIST_MAX_MESSAGE_CHARS, default 2000) is
 # checked after normalization, and only the last MAX_HISTORY of the history is read.
@@ -42,12 +44,18 @@ class OrderContext(_In):
     refund_days: str | None = Field(default=None, max_length=10)
 
 
+# Ids a client chooses (conversation, agent, request, idempotency key): plain tokens.
+TOKEN = r"^[A-Za-z0-9._:-]{1,64}$"
+
+
 class SuggestRequest(_In):
     message: str = Field(min_length=1, max_length=MAX_WIRE_CHARS, description="the customer's latest message "
                          "(at most ASSIST_MAX_MESSAGE_CHARS, default 2000, after normalization)")
     history: list[HistoryTurn] = Field(default=[], max_length=MAX_HISTORY_TURNS, description="earlier turns, oldest first")
     order: OrderContext | None = None
     top_k: int = Field(default=3, ge=1, le=10)
+    conversation_id: str | None = Field(default=None, pattern=TOKEN, description="the chat, to group its turns in the log")
+    agent_id: str | None = Field(default=None, pattern=TOKEN)
 
     _blank = field_validator("message")(_not_blank)
 
@@ -58,8 +66,50 @@ class FaqRequest(_In):
     history: list[Annotated[str, Field(min_length=1, max_length=MAX_WIRE_CHARS)]] = Field(
         default=[], max_length=MAX_HISTORY_TURNS, description="the shopper's earlier messages, oldest first")
     top_k: int = Field(default=3, ge=1, le=10)
+    conversation_id: str | None = Field(default=None, pattern=TOKEN)
 
     _blank = field_validator("question")(_not_blank)
+
+
+class FeedbackRequest(_In):
+    """What the agent did with one suggestion of a /v1/suggest answer."""
+
+    request_id: str = Field(pattern=TOKEN, description="the request_id of the /v1/suggest answer")
+    client_key: str = Field(pattern=TOKEN, description="the client's key for this feedback: sent twice, it is one row")
+    rank: int | None = Field(default=None, ge=1, le=10, description="which suggestion (or entry_id)")
+    entry_id: str | None = Field(default=None, max_length=128)
+    action: Literal["accepted", "edited", "rejected"]
+    edited_text: str | None = Field(default=None, min_length=1, max_length=MAX_WIRE_CHARS,
+                                    description="what was sent instead (stored masked); needed for edited")
+    reasons: list[Literal["wrong_intent", "wrong_answer", "outdated", "tone", "other"]] = Field(default=[], max_length=5)
+    comment: str | None = Field(default=None, min_length=1, max_length=2000)
+    corrected_intent: Literal[*INTENTS] | None = None  # type: ignore[valid-type]
+    corrected_escalation: Literal["none", "watch", "escalate"] | None = None
+    agent_id: str | None = Field(default=None, pattern=TOKEN)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FeedbackRequest:
+        if self.rank is None and self.entry_id is None:
+            raise ValueError("name the suggestion: rank or entry_id")
+        if self.action == "edited" and not self.edited_text:
+            raise ValueError("an edited suggestion needs edited_text")
+        return self
+
+
+class FaqFeedbackRequest(_In):
+    """A shopper's verdict on a /v1/faq answer."""
+
+    request_id: str = Field(pattern=TOKEN, description="the request_id of the /v1/faq answer")
+    client_key: str = Field(pattern=TOKEN, description="the client's key for this feedback: sent twice, it is one row")
+    helpful: bool
+    reason: Literal["wrong_answer", "not_answered", "outdated", "unclear", "other"] | None = None
+    comment: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class FeedbackResponse(BaseModel):
+    feedback_id: int
+    request_id: str
+    duplicate: bool = Field(description="this client_key was already recorded: nothing new was stored")
 
 
 class IntentOut(BaseModel):
@@ -181,5 +231,7 @@ _ERRORS = {400: "the body is not valid JSON or UTF-8", 408: "the body did not ar
 # Every status the API answers with besides 200, in the one error body.
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody, "description": text} for status, text in _ERRORS.items()}
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "no answer has this request_id"}}
 RATE_LIMITED: dict[int | str, dict[str, object]] = {
     429: {"model": ErrorBody, "description": "too many requests from this client: retry after Retry-After"}}

@@ -256,7 +256,7 @@ def running_server(knowledge: Path, index_dir: Path, log_path: Path, timeout_s: 
     """`assist serve` on a free loopback port; yields once /readyz says 200, always stops it."""
     port = free_port()
     env = {**os.environ, "ASSIST_PATHS__KNOWLEDGE_DIR": str(knowledge), "ASSIST_PATHS__INDEX_DIR": str(index_dir),
-           "ASSIST_PATHS__FEEDBACK_LOG": str(index_dir.parent / "feedback.jsonl"), "ASSIST_HOST": HOST,
+           "ASSIST_PATHS__DATA_DIR": str(index_dir.parent / "data"), "ASSIST_HOST": HOST,
            "ASSIST_ADMIN_TOKEN": ADMIN_TOKEN}
     base_url = f"http://{HOST}:{port}"
     with open(log_path, "wb") as log:
@@ -409,6 +409,10 @@ def bench_size(size: int, bodies: list[dict[str, Any]], opts: Options) -> dict[s
                 print(f"[{size}] {c} clients: {r['throughput_rps']} req/s, {r['latency']}", flush=True)
             result["loadavg_after"] = os.getloadavg()
             result["memory_end"] = proc_memory(pid)
+            # every answer above went to the interaction log (written in the background)
+            result["interaction_log"] = httpx.get(f"{srv.base_url}/readyz", timeout=5.0, headers={
+                "authorization": f"Bearer {ADMIN_TOKEN}"}).json().get("log_counts")
+            print(f"[{size}] interaction log: {result['interaction_log']}", flush=True)
 
         if opts.saved_index:
             build_s, build_out = _timed([sys.executable, "-m", "assist", "index", "build", "--knowledge", str(kb)],

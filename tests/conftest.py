@@ -17,7 +17,7 @@ def make_settings(tmp: Path, knowledge: Path = TEST_KB) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         paths=Paths(knowledge_dir=knowledge, models_dir=ROOT / "models", index_dir=tmp / "index",
-                    feedback_log=tmp / "feedback.jsonl"),
+                    data_dir=tmp / "data"),
     )
 
 
@@ -50,3 +50,30 @@ def demo_pipeline(tmp_path_factory: pytest.TempPathFactory) -> AssistPipeline:
 def client(pipeline: AssistPipeline, settings: Settings) -> TestClient:
     with TestClient(create_app(settings, pipeline=pipeline)) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The URL of a database in a throwaway PostgreSQL cluster (tests/postgres.py)."""
+    from postgres import cluster
+
+    with cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind the service runs on."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'assist.db'}"
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.rsplit("/", 1)[0] + f"/{name}"

@@ -17,11 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assist import __version__
 from assist.api.edge import BodyLimitMiddleware, PathCORS, RateLimitMiddleware, RequestIdMiddleware, error_body
 from assist.api.routes import assist as assist_routes
-from assist.api.routes import health
+from assist.api.routes import feedback, health
 from assist.config import Settings, get_settings
-from assist.errors import AssistError, InvalidInput, NotReady
+from assist.errors import AssistError, InvalidInput, NotFound, NotReady
 from assist.pipeline import AssistPipeline
 from assist.schemas import ERROR_RESPONSES
+from assist.store.store import Store
 
 log = logging.getLogger("assist.api")
 
@@ -36,7 +37,7 @@ def _error(status: int, code: str, message: str, request: Request, details: list
 # a body that is not JSON or not UTF-8, too big or too slow).
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
               413: "payload_too_large", 429: "rate_limited"}
-WIDGET_PATHS = ("/v1/faq",)
+WIDGET_PATHS = ("/v1/faq", "/v1/faq/feedback")
 
 
 def server_options(settings: Settings) -> dict[str, object]:
@@ -62,13 +63,18 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The port accepts connections at once: until the models are in, requests get 503
         # with Retry-After (deps.get_pipeline) and /healthz answers.
+        app.state.store = Store.open(settings.db_url)
+        task = None
         if pipeline is not None:
             app.state.pipeline = pipeline
+        else:
+            task = asyncio.create_task(load())
+        try:
             yield
-            return
-        task = asyncio.create_task(load())
-        yield
-        task.cancel()
+        finally:
+            if task is not None:
+                task.cancel()
+            app.state.store.close()  # the log's queued rows are written first
 
     app = FastAPI(title="Xiaoer (店小二) assist", version=__version__, lifespan=lifespan, responses=ERROR_RESPONSES,
                   description="Agent-assist and self-service FAQ for Chinese e-commerce customer service.")
@@ -101,6 +107,8 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
             return _error(422, exc.code, str(exc), request)
         if isinstance(exc, NotReady):
             return _error(503, exc.code, str(exc), request, headers={"Retry-After": "5"})
+        if isinstance(exc, NotFound):
+            return _error(404, exc.code, str(exc), request)
         return await internal_error(request, exc)
 
     @app.exception_handler(Exception)
@@ -111,4 +119,5 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
 
     app.include_router(health.router)
     app.include_router(assist_routes.router)
+    app.include_router(feedback.router)
     return app

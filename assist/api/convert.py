@@ -1,6 +1,9 @@
-"""Pipeline results → wire models."""
+"""Pipeline results → wire models, and → interaction-log rows."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 from assist.classify.understand import Understanding
 from assist.normalize import Message
@@ -95,3 +98,29 @@ def faq_response(result: FaqResult, *, request_id: str, versions: dict[str, str]
         message=_message(result.message),
         versions=versions,
     )
+
+
+def interaction_row(*, endpoint: str, request_id: str, text: str, result: SuggestResult | FaqResult, shop: str,
+                    versions: dict[str, str], latency_ms: float, conversation_id: str | None = None,
+                    agent_id: str | None = None) -> dict[str, Any]:
+    """What the log keeps of one answer (store.tables.Interaction), personal data masked."""
+    u = result.understanding
+    if isinstance(result, SuggestResult):
+        shown = [{"rank": i, "entry_id": x.entry_id, "kind": x.kind, "confidence": round(x.confidence, 4)}
+                 for i, x in enumerate(result.suggestions, 1)]
+        answered = handoff = None
+    else:
+        shown = [{"rank": i, "entry_id": r.hit.entry.id, "kind": "faq", "confidence": round(r.confidence, 4)}
+                 for i, r in enumerate(result.related, 1)]
+        answered, handoff = result.decision.answered, result.decision.handoff_reason
+    return {
+        "request_id": request_id, "endpoint": endpoint, "created_at": dt.datetime.now(dt.UTC),
+        "shop": shop, "conversation_id": conversation_id, "agent_id": agent_id, "message": mask_pii(text),
+        "intent": u.intent.intent if u else None, "intent_confidence": round(u.intent.confidence, 4) if u else None,
+        "sentiment": u.sentiment.label if u else None,
+        "sentiment_probabilities": {k: round(v, 4) for k, v in u.sentiment.probabilities.items()} if u else None,
+        "escalation": u.escalation.decision if u else None,
+        "escalation_probability": u.escalation.probability if u else None,
+        "suggestions": shown, "answered": answered, "handoff_reason": handoff, "versions": versions,
+        "latency_ms": round(latency_ms, 3),
+    }

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from assist.errors import NotReady
 from assist.pipeline import AssistPipeline
+from assist.store.store import Store
 
 
 async def get_pipeline(request: Request) -> AssistPipeline:
@@ -29,5 +30,10 @@ async def get_request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
+async def get_store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
 PipelineDep = Annotated[AssistPipeline, Depends(get_pipeline)]
+StoreDep = Annotated[Store, Depends(get_store)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]

@@ -1,0 +1,1 @@
+"""Durable storage: the interaction log and feedback (SQLAlchemy 2, Alembic migrations)."""

@@ -1,0 +1,127 @@
+"""The service's memory, on SQLite and on PostgreSQL: every answer is logged (masked),
+feedback is stored once and only for answers that exist, the schema is migrated and an
+unknown one refused, and a failing database never fails an answer."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
+
+from assist.api.app import create_app
+from assist.errors import StoreError
+from assist.store import db
+from assist.store.store import Store
+from assist.store.tables import Feedback, Interaction
+
+
+@pytest.fixture()
+def app_client(pipeline, settings, db_url):
+    app = create_app(settings.model_copy(update={"database_url": db_url}), pipeline=pipeline)
+    with TestClient(app) as c:
+        yield c
+
+
+def _rows(c: TestClient, model: type) -> list:
+    store = c.app.state.store
+    assert store.log.flush()
+    with Session(store.engine) as s:
+        return list(s.scalars(select(model)))
+
+
+def test_every_answer_is_logged_masked(app_client):
+    r = app_client.post("/v1/suggest", json={"message": "订单还没发货 电话13812345678", "conversation_id": "chat-1",
+                                             "agent_id": "a7"})
+    f = app_client.post("/v1/faq", json={"question": "支持七天无理由退货吗"})
+    rows = {i.request_id: i for i in _rows(app_client, Interaction)}
+    s, q = rows[r.json()["request_id"]], rows[f.json()["request_id"]]
+    assert s.endpoint == "suggest" and s.conversation_id == "chat-1" and s.agent_id == "a7"
+    assert "13812345678" not in s.message and "138****5678" in s.message
+    assert s.intent == r.json()["intent"]["id"] and s.escalation == r.json()["escalation"]["decision"]
+    assert [x["entry_id"] for x in s.suggestions] == [x["entry_id"] for x in r.json()["suggestions"]]
+    assert s.versions["intent"] and s.latency_ms > 0
+    assert q.endpoint == "faq" and q.answered == f.json()["answered"]
+
+
+def test_feedback_is_stored_once_per_client_key(app_client):
+    rid = app_client.post("/v1/suggest", json={"message": "退货运费谁出"}).json()["request_id"]
+    body = {"request_id": rid, "client_key": "k-1", "rank": 1, "action": "edited", "edited_text": "亲 您好 电话13812345678",
+            "reasons": ["tone"], "corrected_intent": "return_exchange", "agent_id": "a7"}
+    first = app_client.post("/v1/feedback", json=body)
+    assert first.status_code == 201 and first.json()["duplicate"] is False
+    again = app_client.post("/v1/feedback", json=body)
+    assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
+    [row] = _rows(app_client, Feedback)
+    assert row.source == "sidebar" and row.action == "edited" and row.reasons == ["tone"]
+    assert "13812345678" not in row.edited_text
+
+
+def test_widget_feedback(app_client):
+    rid = app_client.post("/v1/faq", json={"question": "发票怎么开"}).json()["request_id"]
+    r = app_client.post("/v1/faq/feedback", json={"request_id": rid, "client_key": "w-1", "helpful": False,
+                                                   "reason": "wrong_answer"})
+    assert r.status_code == 201
+    [row] = _rows(app_client, Feedback)
+    assert row.source == "widget" and row.helpful is False and row.reasons == ["wrong_answer"]
+
+
+@pytest.mark.parametrize("body, where", [
+    ({"client_key": "k", "rank": 1, "action": "accepted"}, "request_id"),
+    ({"request_id": "r", "client_key": "k", "action": "accepted"}, "rank or entry_id"),
+    ({"request_id": "r", "client_key": "k", "rank": 1, "action": "edited"}, "edited_text"),
+    ({"request_id": "r", "client_key": "k", "rank": 1, "action": "liked"}, "action"),
+    ({"request_id": "r", "client_key": "k", "rank": 1, "action": "rejected", "reasons": ["bad"]}, "reasons"),
+    ({"request_id": "r", "client_key": "k y", "rank": 1, "action": "accepted"}, "client_key"),
+    ({"request_id": "r", "client_key": "k", "rank": 1, "action": "accepted", "corrected_intent": "refund"},
+     "corrected_intent"),
+])
+def test_bad_feedback_is_422(app_client, body, where):
+    r = app_client.post("/v1/feedback", json=body)
+    assert r.status_code == 422 and where in r.json()["error"]["message"]
+
+
+def test_feedback_for_an_unknown_answer_is_404(app_client):
+    r = app_client.post("/v1/feedback", json={"request_id": "nope", "client_key": "k", "rank": 1, "action": "accepted"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = app_client.post("/v1/faq/feedback", json={"request_id": "nope", "client_key": "k", "helpful": True})
+    assert r.status_code == 404
+    assert _rows(app_client, Feedback) == []
+
+
+def test_a_failing_database_never_fails_an_answer(app_client):
+    assert app_client.get("/readyz").json()["log"] == "ok"
+    with app_client.app.state.store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE feedback"))
+        conn.execute(text("DROP TABLE interactions"))
+    assert app_client.post("/v1/suggest", json={"message": "退货运费谁出"}).status_code == 200
+    app_client.app.state.store.log.flush()
+    assert app_client.get("/readyz").json()["log"] == "degraded"
+    assert app_client.app.state.store.log.status()["failed"] == 1
+
+
+def test_an_empty_database_gets_the_schema_and_an_unknown_one_is_refused(db_url):
+    Store.open(db_url).close()
+    engine = create_engine(db_url)
+    assert db.current(engine) == db.head()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StoreError, match="9999.*assist db upgrade"):
+        Store.open(db_url)
+    engine.dispose()
+
+
+def test_db_upgrade_command(db_url, monkeypatch):
+    from assist.cli import main
+    from assist.config import get_settings
+
+    monkeypatch.setenv("ASSIST_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        first = CliRunner().invoke(main, ["db", "upgrade"])
+        second = CliRunner().invoke(main, ["db", "upgrade"])
+    finally:
+        get_settings.cache_clear()
+    assert first.exit_code == 0 and "-> 0001" in first.output
+    assert second.exit_code == 0 and "up to date" in second.output
