@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -17,8 +19,10 @@ from assist.privacy import configure_logging
 def _settings(knowledge: Path | None = None) -> Settings:
     try:
         settings = get_settings()
-    except ValidationError as e:  # a bad ASSIST_* variable
-        raise click.ClickException(f"settings from the environment: {e}") from e
+    except ValidationError as e:  # a bad ASSIST_* variable; the values are not echoed (secrets)
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}"
+                             for err in e.errors(include_input=False, include_url=False))
+        raise click.ClickException(f"settings from the environment: {problems}") from e
     if knowledge is not None:
         settings = settings.model_copy(update={"paths": settings.paths.model_copy(update={"knowledge_dir": knowledge})})
     return settings
@@ -33,6 +37,33 @@ knowledge_option = click.option("--knowledge", type=click.Path(path_type=Path), 
 def main(log_level: str) -> None:
     """Xiaoer (店小二): FAQ and agent-assist for Chinese e-commerce customer service."""
     configure_logging(log_level.upper())
+
+
+@main.command()
+@click.option("--url", default=None, help="the running service (default: http://ASSIST_HOST:ASSIST_PORT)")
+def reload(url: str | None) -> None:
+    """Make the running service load its knowledge base and models again, without dropping a
+    request (POST /v1/admin/reload with ASSIST_ADMIN_TOKEN; `kill -HUP <pid>` does the same)."""
+    import urllib.error
+    import urllib.request
+
+    settings = _settings()
+    if settings.admin_token is None:
+        raise click.ClickException("set ASSIST_ADMIN_TOKEN to the running service's admin token")
+    base = url or f"http://{settings.host}:{settings.port}"
+    req = urllib.request.Request(f"{base}/v1/admin/reload", method="POST", headers={
+        "authorization": f"Bearer {settings.admin_token.get_secret_value()}"})
+    try:
+        with urllib.request.urlopen(req, timeout=600) as r:
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        err = json.loads(e.read() or b"{}").get("error", {})
+        for d in err.get("details", []):
+            click.echo(d.get("msg", ""), err=True)
+        raise click.ClickException(f"{e.code} {err.get('message', e.reason)}") from e
+    except (urllib.error.URLError, OSError) as e:
+        raise click.ClickException(f"cannot reach the service at {base}: {e}") from e
+    click.echo("reloaded: " + ", ".join(f"{k} {v}" for k, v in body["versions"].items()))
 
 
 @main.group()
@@ -52,6 +83,34 @@ def db_upgrade() -> None:
     except Exception as e:  # cannot connect, or a migration failed: say so, exit 1
         raise click.ClickException(f"cannot upgrade {settings.db_url.split('@')[-1]}: {e}") from e
     click.echo(f"schema revision {before or '(none)'} -> {after}" if before != after else f"schema at {after}: up to date")
+
+
+@main.group("log")
+def log_group() -> None:
+    """The interaction log and feedback, as stored (masked)."""
+
+
+@log_group.command("export")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+              default=None, help="only rows created at or after this time (UTC), e.g. 2026-12-01")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--table", type=click.Choice(["interactions", "feedback"]), default="interactions", show_default=True)
+@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="file (default: standard output)")
+def log_export(since: dt.datetime | None, fmt: str, table: str, out: Any) -> None:
+    """Write the stored rows as JSON lines or CSV for offline work."""
+    from assist.store import db as store_db
+    from assist.store import export
+
+    settings = _settings()
+    try:
+        engine = store_db.ready_engine(settings.db_url)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    try:
+        n = export.write(out, export.rows(engine, table, since.replace(tzinfo=dt.UTC) if since else None), fmt)
+    finally:
+        engine.dispose()
+    click.echo(f"{n} {table} row(s)", err=True)
 
 
 @main.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,10 @@ class Models(BaseModel):
     ranker: str = "ranker"
 
 
+PLACEHOLDER_TOKENS = frozenset({"changeme", "change-me", "change_me", "secret", "admin", "token", "password",
+                                "example", "test", "xxxxxxxxxxxxxxxx", "please-change-me", "your-admin-token"})
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASSIST_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -75,8 +80,10 @@ class Settings(BaseSettings):
     widget_rate_limit: str = "60/minute"
     # SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in data_dir.
     database_url: str | None = None
-    # Bearer token of the operators: with it /readyz shows versions and knowledge counts.
+    # Bearer token of the operators: it guards /v1/admin/* (off without one) and shows
+    # versions and counts in /readyz. Outside development it must not be a placeholder.
     admin_token: SecretStr | None = None
+    environment: Literal["development", "production"] = "production"
     paths: Paths = Paths()
     retrieval: Retrieval = Retrieval()
     policy: Policy = Policy()
@@ -92,6 +99,15 @@ class Settings(BaseSettings):
         except ValueError as e:
             raise ValueError(f"not a rate limit such as '60/minute': {v!r}") from e
         return v
+
+    @model_validator(mode="after")
+    def _real_token(self) -> Settings:
+        token = self.admin_token.get_secret_value() if self.admin_token else None
+        if token is not None and self.environment != "development" and (
+                len(token) < 16 or token.lower() in PLACEHOLDER_TOKENS):
+            raise ValueError("admin_token looks like a placeholder (under 16 characters or a sample value): "
+                             "set a random one, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        return self
 
     @property
     def db_url(self) -> str:

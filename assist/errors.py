@@ -55,3 +55,13 @@ class StoreError(AssistError):
     """The database cannot be used (cannot connect, unknown schema revision)."""
 
     code = "store_error"
+
+
+class ReloadRefused(AssistError):
+    """A reload found broken knowledge or models; `problems` lists each as `file: message`."""
+
+    code = "reload_refused"
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"reload refused, the knowledge and models in service are unchanged: {len(problems)} problem(s)")

@@ -235,3 +235,9 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "no answer has this request_id"}}
 RATE_LIMITED: dict[int | str, dict[str, object]] = {
     429: {"model": ErrorBody, "description": "too many requests from this client: retry after Retry-After"}}
+ADMIN_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "no admin token"},
+    403: {"model": ErrorBody, "description": "a wrong admin token"},
+    404: {"model": ErrorBody, "description": "the admin endpoints are off (no ASSIST_ADMIN_TOKEN)"},
+    409: {"model": ErrorBody, "description": "reload refused: broken knowledge or models, listed in details; "
+                                             "the old ones keep serving"}}

@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -53,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth_kb  # a sibling script, not a package: imported after the sys.path entry above
 
 REPO = Path(__file__).resolve().parent.parent
-ADMIN_TOKEN = "benchmark-only"  # /readyz shows versions and knowledge size to the admin
+ADMIN_TOKEN = secrets.token_urlsafe(24)  # /readyz shows versions and knowledge size to the admin
 DEFAULT_REPORT = REPO / "benchmarks" / "reports" / "latency.json"
 STAGES = ("parse", "classify", "retrieve", "rank")
 TARGETS = {"p50_ms": 10.0, "p99_ms": 30.0, "classify_p50_ms": 2.0}

@@ -1,4 +1,6 @@
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from assist.normalize import TextNormalizer, extract_entities, normalize_text
 from assist.privacy import mask_pii

@@ -125,3 +125,30 @@ def test_db_upgrade_command(db_url, monkeypatch):
         get_settings.cache_clear()
     assert first.exit_code == 0 and "-> 0001" in first.output
     assert second.exit_code == 0 and "up to date" in second.output
+
+
+def test_log_export_as_jsonl_and_csv(app_client, db_url, monkeypatch, tmp_path):
+    import csv
+    import json
+
+    from assist.cli import main
+    from assist.config import get_settings
+
+    app_client.post("/v1/suggest", json={"message": "电话13812345678 退货运费谁出"})
+    app_client.app.state.store.log.flush()
+    monkeypatch.setenv("ASSIST_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        out = CliRunner().invoke(main, ["log", "export", "--since", "2000-01-01", "--out", str(tmp_path / "a.jsonl")])
+        later = CliRunner().invoke(main, ["log", "export", "--since", "2999-01-01"])
+        as_csv = CliRunner().invoke(main, ["log", "export", "--format", "csv", "--out", str(tmp_path / "a.csv")])
+        bad = CliRunner().invoke(main, ["log", "export", "--since", "yesterday"])
+    finally:
+        get_settings.cache_clear()
+    assert out.exit_code == 0, out.output
+    [row] = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert row["endpoint"] == "suggest" and "138****5678" in row["message"] and "13812345678" not in row["message"]
+    assert later.exit_code == 0 and "0 interactions row(s)" in later.output
+    [csv_row] = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
+    assert csv_row["request_id"] == row["request_id"] and json.loads(csv_row["versions"]) == row["versions"]
+    assert bad.exit_code == 2 and "yesterday" in bad.output

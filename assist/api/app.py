@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -16,10 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assist import __version__
 from assist.api.edge import BodyLimitMiddleware, PathCORS, RateLimitMiddleware, RequestIdMiddleware, error_body
+from assist.api.reload import Reloader
+from assist.api.routes import admin, feedback, health
 from assist.api.routes import assist as assist_routes
-from assist.api.routes import feedback, health
 from assist.config import Settings, get_settings
-from assist.errors import AssistError, InvalidInput, NotFound, NotReady
+from assist.errors import AssistError, InvalidInput, NotFound, NotReady, ReloadRefused
 from assist.pipeline import AssistPipeline
 from assist.schemas import ERROR_RESPONSES
 from assist.store.store import Store
@@ -35,7 +37,7 @@ def _error(status: int, code: str, message: str, request: Request, details: list
 
 # The code of each status the framework itself can answer with (no route, wrong method,
 # a body that is not JSON or not UTF-8, too big or too slow).
-HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
               413: "payload_too_large", 429: "rate_limited"}
 WIDGET_PATHS = ("/v1/faq", "/v1/faq/feedback")
 
@@ -52,7 +54,7 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
 
     async def load() -> None:
         try:
-            app.state.pipeline = await asyncio.to_thread(AssistPipeline.load, settings)
+            app.state.reloader.installed(await asyncio.to_thread(AssistPipeline.load, settings))
         except AssistError as e:  # `assist serve` checked before starting; this is a late failure
             log.error("cannot serve: %s", e)
             os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown
@@ -66,9 +68,12 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
         app.state.store = Store.open(settings.db_url)
         task = None
         if pipeline is not None:
-            app.state.pipeline = pipeline
+            app.state.reloader.installed(pipeline)
         else:
             task = asyncio.create_task(load())
+        with contextlib.suppress(RuntimeError, ValueError, NotImplementedError):  # not in the main thread
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, lambda: asyncio.ensure_future(app.state.reloader.reload_logged()))
         try:
             yield
         finally:
@@ -80,6 +85,7 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
                   description="Agent-assist and self-service FAQ for Chinese e-commerce customer service.")
     app.state.pipeline = None
     app.state.settings = settings
+    app.state.reloader = Reloader(app, settings)
 
     # Outermost last: the request id first, so that every refusal below carries it.
     app.add_middleware(RateLimitMiddleware, paths=WIDGET_PATHS, limit=settings.widget_rate_limit)
@@ -109,6 +115,8 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
             return _error(503, exc.code, str(exc), request, headers={"Retry-After": "5"})
         if isinstance(exc, NotFound):
             return _error(404, exc.code, str(exc), request)
+        if isinstance(exc, ReloadRefused):
+            return _error(409, exc.code, str(exc), request, [{"loc": [], "msg": p, "type": "broken"} for p in exc.problems])
         return await internal_error(request, exc)
 
     @app.exception_handler(Exception)
@@ -120,4 +128,5 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
     app.include_router(health.router)
     app.include_router(assist_routes.router)
     app.include_router(feedback.router)
+    app.include_router(admin.router)
     return app

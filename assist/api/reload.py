@@ -1,0 +1,51 @@
+"""Hot reload: a new pipeline (knowledge, index, models) is built beside the one in
+service and swapped in with one reference assignment. Requests in flight hold the old one
+and finish on it; a broken knowledge base or model is refused and the old one keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from assist.config import Settings
+from assist.errors import AssistError, ReloadRefused
+from assist.pipeline import AssistPipeline, preflight
+
+log = logging.getLogger("assist.api")
+
+
+class Reloader:
+    def __init__(self, app: FastAPI, settings: Settings):
+        self.app = app
+        self.settings = settings
+        self.loaded_at: str | None = None
+        self._lock = asyncio.Lock()  # one reload at a time; a second waits for the first
+
+    def installed(self, pipeline: AssistPipeline) -> None:
+        self.app.state.pipeline = pipeline
+        self.loaded_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+    async def reload(self) -> dict[str, Any]:
+        async with self._lock:
+            problems = await asyncio.to_thread(preflight, self.settings)
+            if problems:
+                raise ReloadRefused(problems)
+            try:
+                new = await asyncio.to_thread(AssistPipeline.load, self.settings)
+            except AssistError as e:
+                raise ReloadRefused([str(e)]) from e
+            old = self.app.state.pipeline
+            self.installed(new)
+            log.info("reloaded", extra={"versions": new.versions})
+            return {"previous": old.versions if old else {}, "versions": new.versions, "loaded_at": self.loaded_at}
+
+    async def reload_logged(self) -> None:
+        """For SIGHUP: nobody waits for the answer, so a refusal is logged."""
+        try:
+            await self.reload()
+        except ReloadRefused as e:
+            log.error("reload refused, the old pipeline keeps serving", extra={"problems": e.problems})

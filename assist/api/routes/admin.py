@@ -1,0 +1,38 @@
+"""Operators' endpoints under /v1/admin: off without ASSIST_ADMIN_TOKEN, 401 without the
+bearer token, 403 with a wrong one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.exceptions import HTTPException
+
+from assist import __version__
+from assist.api.deps import PipelineDep, is_admin
+from assist.schemas import ADMIN_ERRORS
+
+
+async def require_admin(request: Request) -> None:
+    if request.app.state.settings.admin_token is None:
+        raise HTTPException(404, "the admin endpoints are off: set ASSIST_ADMIN_TOKEN")
+    if not request.headers.get("authorization"):
+        raise HTTPException(401, "admin token required (Authorization: Bearer …)", headers={"WWW-Authenticate": "Bearer"})
+    if not is_admin(request):
+        raise HTTPException(403, "wrong admin token")
+
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS)
+
+
+@router.get("/versions")
+async def versions(request: Request, pipeline: PipelineDep) -> dict[str, Any]:
+    """The knowledge and model versions in service, and when they were loaded."""
+    return {"version": __version__, "versions": pipeline.versions, "loaded_at": request.app.state.reloader.loaded_at}
+
+
+@router.post("/reload", responses={409: ADMIN_ERRORS[409]})
+async def reload(request: Request) -> dict[str, Any]:
+    """Load the knowledge base and models again from disk and swap them in; requests in flight
+    finish on the old ones. Broken files: 409 with each problem, and the old ones keep serving."""
+    return await request.app.state.reloader.reload()  # type: ignore[no-any-return]
