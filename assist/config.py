@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     # Per client address on the public widget endpoints ("60/minute", "5/second"; limits syntax).
     widget_rate_limit: str = "60/minute"
+    # Keep every answer in the interaction log (off: only feedback is stored, and feedback
+    # can then name no answer).
+    log_interactions: bool = True
     # SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host/db; default: SQLite in data_dir.
     database_url: str | None = None
     # Bearer token of the operators: it guards /v1/admin/* (off without one) and shows

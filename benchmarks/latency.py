@@ -11,7 +11,9 @@ For each knowledge-base size (--sizes, total entries as `assist kb validate` cou
    b. throughput with N concurrent clients (--concurrency, threads, one connection each) over
       --concurrent-requests requests;
    c. the server's own `timings_ms` (parse / classify / retrieve / rank) from every response;
-4. record the server's RSS (VmRSS, and VmHWM: the peak) from /proc/<pid>/status;
+4. record the server's RSS (VmRSS, and VmHWM: the peak) from /proc/<pid>/status, and what
+   the interaction log wrote; then the same sequential run on a server with the log off
+   (ASSIST_LOG_INTERACTIONS=false): the log's cost;
 5. optionally (default on) build the index with `assist index build`, restart, and record the
    start-up time and RSS when the server loads a saved index instead of building one.
 
@@ -253,12 +255,13 @@ def _log_tail(path: Path, lines: int = 30) -> str:
 
 
 @contextmanager
-def running_server(knowledge: Path, index_dir: Path, log_path: Path, timeout_s: float) -> Iterator[Server]:
+def running_server(knowledge: Path, index_dir: Path, log_path: Path, timeout_s: float,
+                   extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     """`assist serve` on a free loopback port; yields once /readyz says 200, always stops it."""
     port = free_port()
     env = {**os.environ, "ASSIST_PATHS__KNOWLEDGE_DIR": str(knowledge), "ASSIST_PATHS__INDEX_DIR": str(index_dir),
            "ASSIST_PATHS__DATA_DIR": str(index_dir.parent / "data"), "ASSIST_HOST": HOST,
-           "ASSIST_ADMIN_TOKEN": ADMIN_TOKEN}
+           "ASSIST_ADMIN_TOKEN": ADMIN_TOKEN, **(extra_env or {})}
     base_url = f"http://{HOST}:{port}"
     with open(log_path, "wb") as log:
         t0 = time.perf_counter()
@@ -415,6 +418,14 @@ def bench_size(size: int, bodies: list[dict[str, Any]], opts: Options) -> dict[s
                 "authorization": f"Bearer {ADMIN_TOKEN}"}).json().get("log_counts")
             print(f"[{size}] interaction log: {result['interaction_log']}", flush=True)
 
+        # The interaction log's cost: the same sequential run on a server with the log off.
+        with running_server(kb, index_dir, work / "server-nolog.log", opts.startup_timeout_s,
+                            {"ASSIST_LOG_INTERACTIONS": "false"}) as srv:
+            run_sequential(srv.base_url, bodies, opts.warmup)
+            result["sequential_without_log"] = run_sequential(srv.base_url, bodies, opts.requests,
+                                                              offset=opts.warmup).report()["latency"]
+        print(f"[{size}] sequential without the interaction log: {result['sequential_without_log']}", flush=True)
+
         if opts.saved_index:
             build_s, build_out = _timed([sys.executable, "-m", "assist", "index", "build", "--knowledge", str(kb)],
                                         {**env, "ASSIST_PATHS__INDEX_DIR": str(index_dir)})
@@ -492,6 +503,10 @@ def verdict(results: list[dict[str, Any]]) -> list[str]:
                   ("classify p50", classify, TARGETS["classify_p50_ms"])]
         out.append(f"{r['entries']} entries: " + ", ".join(
             f"{name} {v:.2f} ms {'≤' if v <= t else '>'} {t:g} ({'ok' if v <= t else 'MISSED'})" for name, v, t in checks))
+        if "sequential_without_log" in r:
+            off = r["sequential_without_log"]
+            out.append(f"  interaction log: p50 {seq['p50_ms']:.2f} ms with it, {off['p50_ms']:.2f} ms without "
+                       f"({seq['p50_ms'] - off['p50_ms']:+.2f} ms; target ≤ +1 ms)")
     return out
 
 

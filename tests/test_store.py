@@ -152,3 +152,12 @@ def test_log_export_as_jsonl_and_csv(app_client, db_url, monkeypatch, tmp_path):
     [csv_row] = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
     assert csv_row["request_id"] == row["request_id"] and json.loads(csv_row["versions"]) == row["versions"]
     assert bad.exit_code == 2 and "yesterday" in bad.output
+
+
+def test_a_shop_can_turn_the_log_off(pipeline, settings, db_url):
+    app = create_app(settings.model_copy(update={"database_url": db_url, "log_interactions": False}), pipeline=pipeline)
+    with TestClient(app) as c:
+        rid = c.post("/v1/suggest", json={"message": "退货运费谁出"}).json()["request_id"]
+        assert _rows(c, Interaction) == []
+        r = c.post("/v1/feedback", json={"request_id": rid, "client_key": "k", "rank": 1, "action": "accepted"})
+        assert r.status_code == 404

@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The port accepts connections at once: until the models are in, requests get 503
         # with Retry-After (deps.get_pipeline) and /healthz answers.
-        app.state.store = Store.open(settings.db_url)
+        app.state.store = Store.open(settings.db_url, log_interactions=settings.log_interactions)
         task = None
         if pipeline is not None:
             app.state.reloader.installed(pipeline)

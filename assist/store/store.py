@@ -14,14 +14,20 @@ from assist.store.tables import Feedback
 
 
 class Store:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, log_interactions: bool = True):
         self.engine = engine
         self.log = InteractionLog(engine)
+        self.log_interactions = log_interactions
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, *, log_interactions: bool = True) -> Store:
         """StoreError if the database cannot be opened or has a schema this code does not know."""
-        return cls(ready_engine(url))
+        return cls(ready_engine(url), log_interactions=log_interactions)
+
+    def record(self, row: dict[str, Any]) -> None:
+        """Log one answer (in the background), unless the shop turned the log off."""
+        if self.log_interactions:
+            self.log.record(row)
 
     def feedback(self, fields: dict[str, Any]) -> tuple[Feedback, bool]:
         return record_feedback(self.engine, self.log, fields)

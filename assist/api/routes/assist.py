@@ -34,7 +34,7 @@ async def suggest(body: SuggestRequest, pipeline: PipelineDep, store: StoreDep,
     u = result.understanding
     log.info("suggest", extra={"request_id": request_id, "intent": u.intent.intent if u else None,
                                "escalation": u.escalation.decision if u else None, "text": mask_pii(body.message)[:80]})
-    store.log.record(interaction_row(
+    store.record(interaction_row(
         endpoint="suggest", request_id=request_id, text=body.message, result=result, shop=pipeline.kb.shop.id,
         versions=pipeline.versions, latency_ms=(time.perf_counter() - t0) * 1000,
         conversation_id=body.conversation_id, agent_id=body.agent_id))
@@ -48,7 +48,7 @@ async def faq(body: FaqRequest, pipeline: PipelineDep, store: StoreDep, request_
     result = await run_in_threadpool(pipeline.faq, body.question, history=body.history, top_k=body.top_k)
     log.info("faq", extra={"request_id": request_id, "answered": result.decision.answered,
                            "handoff": result.decision.handoff_reason, "text": mask_pii(body.question)[:80]})
-    store.log.record(interaction_row(
+    store.record(interaction_row(
         endpoint="faq", request_id=request_id, text=body.question, result=result, shop=pipeline.kb.shop.id,
         versions=pipeline.versions, latency_ms=(time.perf_counter() - t0) * 1000,
         conversation_id=body.conversation_id))
