@@ -144,16 +144,6 @@ def mask_pii(text: str) -> str:
     return mask_address("".join(out))
 
 
-def mask_personal_numbers(text: str) -> str:
-    """ID numbers keep their first 2 characters; bank cards their last 4 digits."""
-    out, pos = [], 0
-    for a, b, kind in personal_numbers(text):
-        out += [text[pos:a], _masked(text[a:b], kind)]
-        pos = b
-    out.append(text[pos:])
-    return "".join(out)
-
-
 class JsonFormatter(logging.Formatter):
     """One JSON object a line, personal data masked in the message and in every extra
     field: a newline or a NUL in a message is escaped, never a new log line."""
