@@ -113,6 +113,33 @@ def log_export(since: dt.datetime | None, fmt: str, table: str, out: Any) -> Non
     click.echo(f"{n} {table} row(s)", err=True)
 
 
+@main.command()
+@click.option("--from", "first", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="first day (UTC); default: 30 days before --to")
+@click.option("--to", "last", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="last day, included; default: today")
+@click.option("--json", "as_json", is_flag=True, help="the report as JSON (what GET /v1/admin/stats returns)")
+def report(first: dt.datetime | None, last: dt.datetime | None, as_json: bool) -> None:
+    """Operations report from the log: top questions, widget deflection, suggestion acceptance
+    and edit/reject reasons, escalations by route and reason."""
+    from assist.store import db as store_db
+    from assist.store import stats
+
+    settings = _settings()
+    end = (last or dt.datetime.now(dt.UTC)).date()
+    start = first.date() if first else end - dt.timedelta(days=29)
+    if start > end:
+        raise click.ClickException(f"--from ({start}) is after --to ({end})")
+    try:
+        engine = store_db.ready_engine(settings.db_url)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    try:
+        r = stats.report(engine, *stats.window(start, end))
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else stats.table(r))
+
+
 @main.group()
 def kb() -> None:
     """Check the knowledge base."""

@@ -123,7 +123,7 @@ def test_db_upgrade_command(db_url, monkeypatch):
         second = CliRunner().invoke(main, ["db", "upgrade"])
     finally:
         get_settings.cache_clear()
-    assert first.exit_code == 0 and "-> 0001" in first.output
+    assert first.exit_code == 0 and "-> 0002" in first.output
     assert second.exit_code == 0 and "up to date" in second.output
 
 
@@ -149,6 +149,7 @@ def test_log_export_as_jsonl_and_csv(app_client, db_url, monkeypatch, tmp_path):
     [row] = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
     assert row["endpoint"] == "suggest" and "138****5678" in row["message"] and "13812345678" not in row["message"]
     assert later.exit_code == 0 and "0 interactions row(s)" in later.output
+    assert as_csv.exit_code == 0, as_csv.output
     [csv_row] = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
     assert csv_row["request_id"] == row["request_id"] and json.loads(csv_row["versions"]) == row["versions"]
     assert bad.exit_code == 2 and "yesterday" in bad.output
@@ -161,3 +162,78 @@ def test_a_shop_can_turn_the_log_off(pipeline, settings, db_url):
         assert _rows(c, Interaction) == []
         r = c.post("/v1/feedback", json={"request_id": rid, "client_key": "k", "rank": 1, "action": "accepted"})
         assert r.status_code == 404
+
+
+def test_an_older_schema_is_upgraded_by_the_command_not_silently(db_url):
+    from alembic import command
+
+    engine = db.make_engine(db_url)
+    cfg = db._config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with pytest.raises(StoreError, match="0001.*assist db upgrade"):
+        Store.open(db_url)
+    assert db.upgrade(engine) == ("0001", db.head())
+    Store.open(db_url).close()
+    engine.dispose()
+
+
+def test_operations_report(pipeline, settings, db_url):
+    import datetime as dt
+
+    from pydantic import SecretStr
+
+    token = "a-long-random-admin-token-for-tests"
+    s = settings.model_copy(update={"database_url": db_url, "admin_token": SecretStr(token)})
+    with TestClient(create_app(s, pipeline=pipeline)) as c:
+        ids = [c.post("/v1/suggest", json={"message": m}).json()["request_id"]
+               for m in ("退货运费谁出", "衣服不合适想退货", "东西是假货 我要去12315投诉你们")]
+        faq = [c.post("/v1/faq", json={"question": q}).json() for q in ("支持七天无理由退货吗", "你们老板是谁")]
+        for k, (rid, action) in enumerate(zip(ids, ("accepted", "rejected", "edited"))):
+            body = {"request_id": rid, "client_key": f"k{k}", "rank": 1, "action": action,
+                    "reasons": ["wrong_answer"] if action == "rejected" else ["tone"] if action == "edited" else []}
+            if action == "edited":
+                body["edited_text"] = "亲 您好"
+            assert c.post("/v1/feedback", json=body).status_code == 201
+        c.post("/v1/faq/feedback", json={"request_id": faq[0]["request_id"], "client_key": "w", "helpful": True})
+        auth = {"authorization": f"Bearer {token}"}
+        r = c.get("/v1/admin/stats", headers=auth)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        today = dt.datetime.now(dt.UTC).date()
+        assert c.get("/v1/admin/stats", params={"from": str(today), "to": str(today - dt.timedelta(days=1))},
+                     headers=auth).status_code == 422
+        assert c.get("/v1/admin/stats", params={"from": "2000-01-01", "to": "2000-01-31"},
+                     headers=auth).json()["requests"] == {"suggest": 0, "faq": 0}
+    assert out["requests"] == {"suggest": 3, "faq": 2}
+    assert out["widget"]["questions"] == 2 and out["widget"]["answered"] == sum(x["answered"] for x in faq)
+    assert out["widget"]["helpful"] == {"yes": 1, "no": 0}
+    sg = out["suggestions"]
+    assert sg["feedback"] == 3 and sg["acceptance_rate"] == round(1 / 3, 4)
+    assert {(x["rank"], x["action"]) for x in sg["by_rank"]} == {(1, "accepted"), (1, "rejected"), (1, "edited")}
+    assert all(x["entry_id"] for x in sg["by_entry"])  # named from the rank
+    assert {(x["action"], x["reason"]) for x in sg["reasons"]} == {("rejected", "wrong_answer"), ("edited", "tone")}
+    assert out["escalations"]["decisions"].get("escalate", 0) >= 1 and out["escalations"]["routes"]
+    assert sum(x["n"] for x in out["top_intents"]) == 5
+
+
+def test_report_command(app_client, db_url, monkeypatch):
+    import json
+
+    from assist.cli import main
+    from assist.config import get_settings
+
+    app_client.post("/v1/faq", json={"question": "支持七天无理由退货吗"})
+    app_client.app.state.store.log.flush()
+    monkeypatch.setenv("ASSIST_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        text = CliRunner().invoke(main, ["report"])
+        as_json = CliRunner().invoke(main, ["report", "--json"])
+        backwards = CliRunner().invoke(main, ["report", "--from", "2026-12-02", "--to", "2026-12-01"])
+    finally:
+        get_settings.cache_clear()
+    assert text.exit_code == 0 and "1 widget questions" in text.output
+    assert json.loads(as_json.output)["requests"]["faq"] == 1
+    assert backwards.exit_code == 1 and "after --to" in backwards.output

@@ -121,6 +121,10 @@ def interaction_row(*, endpoint: str, request_id: str, text: str, result: Sugges
         "sentiment_probabilities": {k: round(v, 4) for k, v in u.sentiment.probabilities.items()} if u else None,
         "escalation": u.escalation.decision if u else None,
         "escalation_probability": u.escalation.probability if u else None,
+        "route": u.escalation.route if u else None,
+        "reasons": [r.code for r in u.escalation.reasons] if u else None,
+        "top_entry_id": shown[0]["entry_id"] if shown else None,
+        "top_confidence": shown[0]["confidence"] if shown else None,
         "suggestions": shown, "answered": answered, "handoff_reason": handoff, "versions": versions,
         "latency_ms": round(latency_ms, 3),
     }

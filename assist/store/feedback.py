@@ -21,10 +21,18 @@ def record_feedback(engine: Engine, interactions: InteractionLog, fields: dict[s
     with Session(engine, expire_on_commit=False) as s:
         if (seen := s.scalar(select(Feedback).where(Feedback.client_key == fields["client_key"]))) is not None:
             return seen, False
-        if not _known(s, fields["request_id"]):
+        answer = _answer(s, fields["request_id"])
+        if answer is None:
             interactions.flush()
-            if not _known(s, fields["request_id"]):
+            if (answer := _answer(s, fields["request_id"])) is None:
                 raise NotFound(f"no interaction with request_id {fields['request_id']!r}")
+        # Name the suggestion both ways (rank and entry), so analytics can count either.
+        shown = {x["rank"]: x["entry_id"] for x in answer.suggestions}
+        if fields.get("rank") is not None and fields.get("entry_id") is None:
+            fields["entry_id"] = shown.get(fields["rank"])
+        elif fields.get("entry_id") is not None and fields.get("rank") is None:
+            fields["rank"] = next((r for r, e in shown.items() if e == fields["entry_id"]), None)
+        fields["answer_intent"] = answer.intent
         row = Feedback(**fields, created_at=dt.datetime.now(dt.UTC))
         s.add(row)
         try:
@@ -35,5 +43,5 @@ def record_feedback(engine: Engine, interactions: InteractionLog, fields: dict[s
         return row, True
 
 
-def _known(s: Session, request_id: str) -> bool:
-    return s.scalar(select(Interaction.id).where(Interaction.request_id == request_id)) is not None
+def _answer(s: Session, request_id: str) -> Interaction | None:
+    return s.scalar(select(Interaction).where(Interaction.request_id == request_id))

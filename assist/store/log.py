@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from assist.store.stats import add_counts
 from assist.store.tables import Interaction
 
 log = logging.getLogger("assist.store")
@@ -71,6 +72,7 @@ class InteractionLog:
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(Interaction), rows)
+                add_counts(conn, rows)
             ok, error = len(rows), None
         except Exception as e:  # noqa: BLE001 - any database failure is counted, never raised
             ok, error = 0, f"{type(e).__name__}: {e}"[:500]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -32,11 +32,28 @@ class Interaction(Base):
     sentiment_probabilities: Mapped[dict[str, float] | None] = mapped_column(JSON)
     escalation: Mapped[str | None] = mapped_column(String(16))
     escalation_probability: Mapped[float | None] = mapped_column(Float)
+    route: Mapped[str | None] = mapped_column(String(32))  # where an escalation or watch was sent
+    reasons: Mapped[list[str] | None] = mapped_column(JSON)  # its reason codes
+    top_entry_id: Mapped[str | None] = mapped_column(String(128), index=True)  # the first suggestion / answer
+    top_confidence: Mapped[float | None] = mapped_column(Float)
     suggestions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # rank, entry_id, kind, confidence
     answered: Mapped[bool | None] = mapped_column(Boolean)  # the widget's decision (faq only)
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
     versions: Mapped[dict[str, str]] = mapped_column(JSON)
     latency_ms: Mapped[float] = mapped_column(Float)
+
+
+class InteractionCount(Base):
+    """How many answers of a day had each value of each dimension (endpoint, intent,
+    top_entry, escalation, route, reason, answered, handoff): kept by the log writer in the
+    same transaction as the rows, so a month's report reads a few thousand counts."""
+
+    __tablename__ = "interaction_counts"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(24), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class Feedback(Base):
@@ -58,5 +75,8 @@ class Feedback(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     comment: Mapped[str | None] = mapped_column(Text)
     corrected_intent: Mapped[str | None] = mapped_column(String(32))
+    answer_intent: Mapped[str | None] = mapped_column(String(32))  # the intent the service gave the answer
     corrected_escalation: Mapped[str | None] = mapped_column(String(16))
     agent_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_feedback_created_at_source", "created_at", "source"),)

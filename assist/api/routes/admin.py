@@ -3,14 +3,18 @@ bearer token, 403 with a wrong one."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from assist import __version__
-from assist.api.deps import PipelineDep, is_admin
+from assist.api.deps import PipelineDep, StoreDep, is_admin
+from assist.errors import InvalidInput
 from assist.schemas import ADMIN_ERRORS
+from assist.store import stats
 
 
 async def require_admin(request: Request) -> None:
@@ -36,3 +40,17 @@ async def reload(request: Request) -> dict[str, Any]:
     """Load the knowledge base and models again from disk and swap them in; requests in flight
     finish on the old ones. Broken files: 409 with each problem, and the old ones keep serving."""
     return await request.app.state.reloader.reload()  # type: ignore[no-any-return]
+
+
+@router.get("/stats")
+async def admin_stats(store: StoreDep,
+                      start: Annotated[dt.date | None, Query(alias="from", description="first day (UTC); default: 30 days before `to`")] = None,
+                      end: Annotated[dt.date | None, Query(alias="to", description="last day, included (UTC); default: today")] = None,
+                      ) -> dict[str, Any]:
+    """What was asked and answered, suggestion acceptance (by rank, entry, intent) with edit and
+    reject reasons, widget deflection, escalations by route and reason."""
+    last = end or dt.datetime.now(dt.UTC).date()
+    first = start or last - dt.timedelta(days=29)
+    if first > last:
+        raise InvalidInput(f"from ({first}) is after to ({last})")
+    return await run_in_threadpool(stats.report, store.engine, *stats.window(first, last))
