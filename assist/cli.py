@@ -85,6 +85,31 @@ def db_upgrade() -> None:
     click.echo(f"schema revision {before or '(none)'} -> {after}" if before != after else f"schema at {after}: up to date")
 
 
+@main.group()
+def data() -> None:
+    """Labelled data from ops, for retraining."""
+
+
+@data.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="the set's name (default: the file's name)")
+def data_import(file: Path, name: str | None) -> None:
+    """Check FILE (CSV with a header, or JSON lines; columns text, intent and optionally
+    sentiment, escalate, history) and keep it as a versioned set: every bad row is listed as
+    file:line: message and nothing is imported (exit 1)."""
+    from assist.ops.imports import ImportErrors, import_file
+
+    settings = _settings()
+    try:
+        done = import_file(file, settings.paths.data_dir, name=name, max_chars=settings.max_message_chars)
+    except ImportErrors as e:
+        for err in e.errors:
+            click.echo(err, err=True)
+        raise click.ClickException(str(e)) from e
+    click.echo(f"{'imported' if done.new else 'already imported'}: {done.rows} rows as {done.name} "
+               f"(sha256 {done.sha256[:12]}) -> {done.file}")
+
+
 @main.group("log")
 def log_group() -> None:
     """The interaction log and feedback, as stored (masked)."""

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -77,3 +83,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+def serve(tmp: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`assist serve` as its own process on a free loopback port over the test knowledge
+    base, once /readyz answers 200: (process, base URL). The caller stops it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    full = {**os.environ, "ASSIST_PATHS__KNOWLEDGE_DIR": str(TEST_KB), "ASSIST_PATHS__INDEX_DIR": str(tmp / "index"),
+            "ASSIST_PATHS__DATA_DIR": str(tmp / "data"), "ASSIST_WIDGET_RATE_LIMIT": "100000/minute", **env}
+    with open(tmp / "server.log", "ab") as log:  # the child keeps its own copy of the file
+        proc = subprocess.Popen([sys.executable, "-m", "assist", "serve", "--port", str(port)], env=full,
+                                stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, (tmp / "server.log").read_text()
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not become ready")

@@ -3,17 +3,12 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
-from conftest import TEST_KB
+from conftest import serve
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
@@ -22,31 +17,8 @@ from assist.store.tables import Feedback
 CLIENTS, PER_CLIENT = 4, 60
 
 
-def _serve(tmp: Path, db_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "ASSIST_PATHS__KNOWLEDGE_DIR": str(TEST_KB), "ASSIST_PATHS__INDEX_DIR": str(tmp / "index"),
-           "ASSIST_DATABASE_URL": db_url, "ASSIST_WIDGET_RATE_LIMIT": "100000/minute"}
-    with open(tmp / "server.log", "ab") as log:  # the child keeps its own copy of the file
-        proc = subprocess.Popen([sys.executable, "-m", "assist", "serve", "--port", str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, (tmp / "server.log").read_text()
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not become ready")
-
-
 def test_acknowledged_feedback_survives_sigkill(tmp_path, db_url):
-    proc, base = _serve(tmp_path, db_url)
+    proc, base = serve(tmp_path, ASSIST_DATABASE_URL=db_url)
     acked: list[str] = []
     lock = threading.Lock()
     try:
@@ -79,7 +51,7 @@ def test_acknowledged_feedback_survives_sigkill(tmp_path, db_url):
         proc.wait(10)
     assert 0 < len(acked) < CLIENTS * PER_CLIENT, "the kill should land mid-stream"
 
-    proc, base = _serve(tmp_path, db_url)  # restarts on the same database
+    proc, base = serve(tmp_path, ASSIST_DATABASE_URL=db_url)  # restarts on the same database
     try:
         engine = create_engine(db_url)
         with Session(engine) as s:

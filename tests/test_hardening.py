@@ -11,10 +11,10 @@ import time
 
 import httpx
 import pytest
-import uvicorn
+from conftest import serve
 from fastapi.testclient import TestClient
 
-from assist.api.app import create_app, server_options
+from assist.api.app import create_app
 from assist.pipeline import AssistPipeline
 from assist.privacy import JsonFormatter
 
@@ -128,25 +128,16 @@ def test_a_log_line_cannot_be_forged(client, caplog):
     assert entry["level"] == "INFO" and "FORGED" in entry["text"] and "110101199003071234" not in lines[-1]
 
 
-# --- a real server on loopback --------------------------------------------------------------
+# --- `assist serve` as its own process on loopback --------------------------------------------
 
-@pytest.fixture()
-def live(pipeline, settings):
-    """The app under uvicorn on a free loopback port, as `assist serve` runs it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = _app(pipeline, settings, body_timeout_s=1.0, port=port)
-    server = uvicorn.Server(uvicorn.Config(app, **server_options(app.state.settings)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """The service as `assist serve` runs it (its own process, so the clients below do not
+    share its GIL), with a 1 s body timeout."""
+    proc, base = serve(tmp_path_factory.mktemp("live"), ASSIST_BODY_TIMEOUT_S="1")
+    yield base
+    proc.terminate()
+    proc.wait(20)
 
 
 def test_healthz_is_answered_while_the_heaviest_allowed_request_runs(live):

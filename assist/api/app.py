@@ -43,7 +43,7 @@ WIDGET_PATHS = ("/v1/faq", "/v1/faq/feedback")
 
 
 def server_options(settings: Settings) -> dict[str, object]:
-    """How uvicorn runs the app (`assist serve`, and the tests' live server): our JSON
+    """How uvicorn runs the app (`assist serve`): our JSON
     logging instead of uvicorn's, no server banner, idle keep-alive connections closed."""
     return {"host": settings.host, "port": settings.port, "log_level": "warning", "log_config": None,
             "server_header": False, "timeout_keep_alive": 5}

@@ -1,0 +1,1 @@
+"""The ops loop: labelled data in, better models and knowledge out."""
