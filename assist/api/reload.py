@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from assist.config import Settings
 from assist.errors import AssistError, ReloadRefused
-from assist.pipeline import AssistPipeline, preflight
+from assist.pipeline import AssistPipeline
 
 log = logging.getLogger("assist.api")
 
@@ -31,13 +31,10 @@ class Reloader:
 
     async def reload(self) -> dict[str, Any]:
         async with self._lock:
-            problems = await asyncio.to_thread(preflight, self.settings)
-            if problems:
-                raise ReloadRefused(problems)
             try:
                 new = await asyncio.to_thread(AssistPipeline.load, self.settings)
-            except AssistError as e:
-                raise ReloadRefused([str(e)]) from e
+            except AssistError as e:  # every knowledge error, or the first broken artifact
+                raise ReloadRefused(e.problems or [str(e)]) from e
             old = self.app.state.pipeline
             self.installed(new)
             log.info("reloaded", extra={"versions": new.versions})

@@ -38,8 +38,7 @@ class ImportErrors(InvalidInput):
     code = "import_invalid"
 
     def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__(f"{len(errors)} bad row(s); nothing was imported")
+        super().__init__(f"{len(errors)} bad row(s); nothing was imported", errors)
 
 
 def _records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:

@@ -106,8 +106,8 @@ def _folder_digest(path: Path) -> str:
     """Content hash of a model folder (indexes and classifiers built with another model are
     refused), after checking each file against the folder's manifest, so a damaged file is
     named as such rather than taken for another model."""
-    hashes = {f.relative_to(path).as_posix(): sha256_file(f)
-              for f in sorted(p for p in path.rglob("*") if p.is_file() and p.name != MANIFEST)}
+    hashes = {f.relative_to(path).as_posix(): sha256_file(f) for f in sorted(path.rglob("*"))
+              if f.is_file() and f.name != MANIFEST and f.suffix in MODEL_SUFFIXES}
     manifest = path / MANIFEST
     if manifest.exists():
         for rel, digest in json.loads(manifest.read_text(encoding="utf-8")).get("files", {}).items():
@@ -117,7 +117,6 @@ def _folder_digest(path: Path) -> str:
                                        "`python training/distill_embedding.py`")
     h = hashlib.sha256()
     for rel, digest in hashes.items():
-        if Path(rel).suffix in MODEL_SUFFIXES:
-            h.update(rel.encode())
-            h.update(bytes.fromhex(digest))
+        h.update(rel.encode())
+        h.update(bytes.fromhex(digest))
     return h.hexdigest()[:12]
