@@ -65,6 +65,11 @@ def main(log_level: str) -> None:
 def reload(url: str | None) -> None:
     """Make the running service load its knowledge base and models again, without dropping a
     request (POST /v1/admin/reload with ASSIST_ADMIN_TOKEN; `kill -HUP <pid>` does the same)."""
+    body = _reload_service(url)
+    click.echo("reloaded: " + ", ".join(f"{k} {v}" for k, v in body["versions"].items()))
+
+
+def _reload_service(url: str | None) -> dict[str, Any]:
     import urllib.error
     import urllib.request
 
@@ -76,7 +81,7 @@ def reload(url: str | None) -> None:
         "authorization": f"Bearer {settings.admin_token.get_secret_value()}"})
     try:
         with urllib.request.urlopen(req, timeout=600) as r:
-            body = json.loads(r.read())
+            return json.loads(r.read())  # type: ignore[no-any-return]
     except urllib.error.HTTPError as e:
         err = json.loads(e.read() or b"{}").get("error", {})
         for d in err.get("details", []):
@@ -84,7 +89,78 @@ def reload(url: str | None) -> None:
         raise click.ClickException(f"{e.code} {err.get('message', e.reason)}") from e
     except (urllib.error.URLError, OSError) as e:
         raise click.ClickException(f"cannot reach the service at {base}: {e}") from e
-    click.echo("reloaded: " + ", ".join(f"{k} {v}" for k, v in body["versions"].items()))
+
+
+MODEL_NAMES = click.Choice(["intent", "sentiment", "escalation", "ranker"])
+reload_option = click.option("--reload/--no-reload", "reload_after", default=True, show_default=True,
+                             help="make the running service load it (needs ASSIST_ADMIN_TOKEN)")
+
+
+@main.group()
+def models() -> None:
+    """Model versions: which one is in service, promote a version, roll back."""
+
+
+@models.command("list")
+@click.argument("name", type=MODEL_NAMES, required=False)
+def models_list(name: str | None) -> None:
+    """Every version of each model (or of NAME), newest first, with its state and, for a
+    retrained version, the promotion gate's decision."""
+    from assist.ops import registry
+
+    settings = _settings()
+    for n in [name] if name else registry.VERSIONED:
+        click.echo(f"{n}:")
+        try:
+            found = registry.versions(settings.model_root(n))
+        except AssistError as e:
+            raise click.ClickException(str(e)) from e
+        for v in found:
+            why = f"  {v.gate['reason']}" if v.gate else ""
+            click.echo(f"  {v.version:<24}{v.state:<12}{v.created_at:<27}{why}")
+        if not found:
+            click.echo("  (no versions)")
+
+
+def _switched(name: str, old: str | None, new: str, reload_after: bool) -> None:
+    click.echo(f"{name}: {new} in service (was {old})")
+    if not reload_after:
+        click.echo("run `assist reload` (or restart the service) to use it")
+        return
+    try:
+        _reload_service(None)
+        click.echo("the running service reloaded")
+    except click.ClickException as e:
+        click.echo(f"not reloaded: {e.message}; run `assist reload` when the service is up", err=True)
+
+
+@models.command("promote")
+@click.argument("name", type=MODEL_NAMES)
+@click.argument("version")
+@reload_option
+def models_promote(name: str, version: str, reload_after: bool) -> None:
+    """Put VERSION of model NAME in service (a version listed by `assist models list`)."""
+    from assist.ops import registry
+
+    try:
+        old = registry.promote(_settings().model_root(name), version)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    _switched(name, old, version, reload_after)
+
+
+@models.command("rollback")
+@click.argument("name", type=MODEL_NAMES)
+@reload_option
+def models_rollback(name: str, reload_after: bool) -> None:
+    """Back to the version of NAME that was in service before this one."""
+    from assist.ops import registry
+
+    try:
+        old, new = registry.rollback(_settings().model_root(name))
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    _switched(name, old, new, reload_after)
 
 
 @main.group()
@@ -218,7 +294,7 @@ def index_build(knowledge: Path | None, out: Path | None) -> None:
     try:
         kb_ = require_knowledge(settings.paths.knowledge_dir)
         normalizer = TextNormalizer.for_shop(kb_)
-        encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+        encoder = SentenceTransformerEncoder(path=settings.model_path("embedding"))
         encoder.warm_up()
         idx = new_index(settings, normalizer, encoder)
         entries = kb_.entries()
@@ -299,7 +375,8 @@ def _training(module: str):  # type: ignore[no-untyped-def]
 
 @main.command()
 @click.argument("model", type=click.Choice(["intent", "sentiment", "escalation", "ranker"]))
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="default: models/<model>")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write the model here only (default: a new version under models/<model>/, put in service)")
 def train(model: str, out: Path | None) -> None:
     """Train a model on training/data (train split) and write it with its report. The ranker
     reads the intent model's probabilities: train it after intent."""

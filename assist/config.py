@@ -116,9 +116,16 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.paths.data_dir / 'assist.db'}"
 
-    def model_path(self, name: str) -> Path:
-        p = Path(name)
+    def model_root(self, name: str) -> Path:
+        """The model's folder: its versions and the pointer to the one in service."""
+        p = Path(getattr(self.models, name))
         return p if p.is_absolute() else self.paths.models_dir / p
+
+    def model_path(self, name: str) -> Path:
+        """The folder to load for model `name` (a field of Models): the version in service."""
+        from assist.ops.registry import resolve
+
+        return resolve(self.model_root(name))
 
 
 @lru_cache(maxsize=1)

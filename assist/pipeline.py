@@ -76,7 +76,7 @@ class AssistPipeline:
         kb = require_knowledge(settings.paths.knowledge_dir)
         normalizer = TextNormalizer.for_shop(kb)
         normalizer.warm_up()
-        encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+        encoder = SentenceTransformerEncoder(path=settings.model_path("embedding"))
         encoder.warm_up()
         index = new_index(settings, normalizer, encoder)
         saved = settings.paths.index_dir / kb.version
@@ -87,8 +87,8 @@ class AssistPipeline:
             log.info("building index in memory (%s)", e)
             index.build(kb.entries(), kb_version=kb.version)
         understander = load_understander(settings, kb, encoder) if with_classifiers else None
-        ranker = (LearnedRanker.load(settings.model_path(settings.models.ranker), embedding_version=encoder.version,
-                                     intent_version=understander.intent.version)
+        ranker = (LearnedRanker.load(settings.model_path("ranker"), embedding_version=encoder.version,
+                                     intent_labels=list(understander.intent.classifier.classes_))
                   if understander is not None and with_ranker else None)
         return cls(settings=settings, kb=kb, normalizer=normalizer, index=index, understander=understander,
                    ranker=ranker)
@@ -192,17 +192,16 @@ def preflight(settings: Settings) -> list[str]:
     hashes, and a database it cannot open or whose schema it does not know."""
     kb_dir = settings.paths.knowledge_dir
     problems = [f"{kb_dir}/{e}" for e in load_knowledge(kb_dir)[1]]
-    m = settings.models
     for name in ("intent", "sentiment", "escalation", "ranker"):
-        folder = settings.model_path(getattr(m, name))
         try:
+            folder = settings.model_path(name)
             if not folder.is_dir():
                 raise ArtifactError(f"{folder}: no {name} model; train it with `assist train {name}`")
             read_manifest(folder)
         except ArtifactError as e:
             problems.append(str(e))
     try:
-        SentenceTransformerEncoder.check(settings.model_path(m.embedding))
+        SentenceTransformerEncoder.check(settings.model_path("embedding"))
     except ArtifactError as e:
         problems.append(str(e))
     try:
@@ -220,10 +219,9 @@ def new_index(settings: Settings, normalizer: TextNormalizer, encoder: SentenceT
 
 
 def load_understander(settings: Settings, kb: KnowledgeBase, encoder: SentenceTransformerEncoder) -> Understander:
-    m = settings.models
     return Understander(
-        intent=IntentModel.load(settings.model_path(m.intent), embedding_version=encoder.version),
-        sentiment=SentimentModel.load(settings.model_path(m.sentiment)),
-        escalation=EscalationModel.load(settings.model_path(m.escalation), embedding_version=encoder.version),
+        intent=IntentModel.load(settings.model_path("intent"), embedding_version=encoder.version),
+        sentiment=SentimentModel.load(settings.model_path("sentiment")),
+        escalation=EscalationModel.load(settings.model_path("escalation"), embedding_version=encoder.version),
         lexicon=RiskLexicon(terms=kb.risk_terms), kb=kb,
     )

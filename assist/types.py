@@ -21,7 +21,7 @@ INTENTS: tuple[str, ...] = tuple(INTENT_PHASES)
 
 # Kinds of risky wording listed in knowledge/lexicon/risk_terms.tsv.
 RISK_SIGNALS: tuple[str, ...] = ("complaint_threat", "legal_threat", "safety", "counterfeit", "profanity",
-                                 "human_request", "supervisor_request", "repeat_contact")
+                                 "human_request", "supervisor_request", "repeat_contact", "service_contempt")
 
 
 @dataclass(frozen=True)

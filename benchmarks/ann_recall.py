@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         synth_kb.build(args.entries, Path(tmp) / "kb")
         kb = require_knowledge(Path(tmp) / "kb")
     normalizer = TextNormalizer.for_shop(kb)
-    encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+    encoder = SentenceTransformerEncoder(path=settings.model_path("embedding"))
     encoder.warm_up()
     entries = kb.entries()
     exact_settings = settings.model_copy(deep=True)

@@ -125,7 +125,9 @@ def test_ranker_reorders_the_same_candidates_with_calibrated_confidence(demo_pip
 def test_ranker_refuses_a_model_of_other_features_or_embedding(tmp_path):
     import shutil
 
-    src = ROOT / "models" / "ranker"
+    from assist.ops.registry import resolve
+
+    src = resolve(ROOT / "models" / "ranker")
     shutil.copytree(src, tmp_path / "r")
     with pytest.raises(Incompatible, match="embedding_version"):
         LearnedRanker.load(tmp_path / "r", embedding_version="another")

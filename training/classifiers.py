@@ -34,6 +34,8 @@ from assist.classify.understand import Understander
 from assist.config import Settings
 from assist.knowledge import require_knowledge
 from assist.normalize import Message, TextNormalizer, normalize_text
+from assist.ops import registry
+from assist.ops.registry import Destination
 from assist.retrieval.encoder import SentenceTransformerEncoder
 from assist.types import INTENTS
 from training.data import (
@@ -62,7 +64,7 @@ class _Ctx:
         kb = require_knowledge(settings.paths.knowledge_dir)
         self.kb = kb
         self.normalizer = TextNormalizer.for_shop(kb)
-        self.encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+        self.encoder = SentenceTransformerEncoder(path=settings.model_path("embedding"))
         self.encoder.warm_up()
         self.lexicon = RiskLexicon(terms=kb.risk_terms)
         self._parsed: dict[str, Message] = {}
@@ -103,11 +105,17 @@ def _cv_score(make: Any, texts: list[str], labels: list[str], groups: list[str],
     return float(f1_score(labels, pred, average="macro")), oof, classes
 
 
-def _save(folder: Path, name: str, save_fn: Any, *, params: dict, metrics: dict, labels: list[str],
+def model_version(fingerprint: str, params: dict) -> str:  # type: ignore[type-arg]
+    """The day it was trained and a digest of what it was trained from and how."""
+    digest = hashlib.sha256((fingerprint + json.dumps(params, sort_keys=True)).encode()).hexdigest()[:7]
+    return f"{dt.date.today().isoformat()}-{digest}"
+
+
+def _save(out: Destination, name: str, save_fn: Any, *, params: dict, metrics: dict, labels: list[str],
           fingerprint: str, embedding: str, card: str) -> dict:  # type: ignore[type-arg]
     fp = fingerprint
-    version = f"{dt.date.today().isoformat()}-{hashlib.sha256((fp + json.dumps(params, sort_keys=True)).encode()).hexdigest()[:7]}"
-    with atomic_folder(folder) as tmp:
+    version = model_version(fp, params)
+    with atomic_folder(out.path(version)) as tmp:
         save_fn(tmp)
         (tmp / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -127,7 +135,7 @@ def _write_report(name: str, report: dict) -> None:  # type: ignore[type-arg]
 
 # --- intent -------------------------------------------------------------------------------
 
-def train_intent(ctx: _Ctx, out: Path) -> str:
+def train_intent(ctx: _Ctx, out: Destination) -> tuple[str, str]:
     fingerprint = data_fingerprint(intent_files() + sorted((ctx.settings.paths.knowledge_dir / "faq").glob("*.yaml")))
     ex = intent_examples()
     test = [e for e in ex if e.split == "test"]
@@ -166,7 +174,7 @@ def train_intent(ctx: _Ctx, out: Path) -> str:
                      labels=list(INTENTS),
                      fingerprint=fingerprint, embedding=ctx.encoder.version, card=card)
     _write_report("intent", {"model": manifest["version"], **metrics})
-    return f"trained intent {manifest['version']} (CV grid {dict(zip(map(str, grid), np.round(scores, 4)))})\n" + format_table(summary, "intent, test split")
+    return manifest["version"], f"trained intent {manifest['version']} (CV grid {dict(zip(map(str, grid), np.round(scores, 4)))})\n" + format_table(summary, "intent, test split")
 
 
 def _context_vectors(ctx: _Ctx, turns: list[str | None]) -> np.ndarray:
@@ -249,7 +257,7 @@ def _sentiment_classifier(ctx: _Ctx, *, leave_out: frozenset[str] = frozenset())
     return TextClassifier(**SENTIMENT_PARAMS).fit(texts, labels, None, weights)
 
 
-def train_sentiment(ctx: _Ctx, out: Path) -> str:
+def train_sentiment(ctx: _Ctx, out: Destination) -> tuple[str, str]:
     fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
     # escalation.jsonl rows are left out of the classifier so that its negative probability
     # is an out-of-sample feature when the escalation model trains on them; they fit
@@ -265,7 +273,7 @@ def train_sentiment(ctx: _Ctx, out: Path) -> str:
     manifest = _save(out, "sentiment", model.save, params=params, metrics=metrics, labels=list(SENTIMENTS),
                      fingerprint=fingerprint, embedding="", card=card)
     _write_report("sentiment", {"model": manifest["version"], **metrics})
-    return f"trained sentiment {manifest['version']}\n{table}"
+    return manifest["version"], f"trained sentiment {manifest['version']}\n{table}"
 
 
 def _binary_accuracy(ctx: _Ctx, model: SentimentModel, rows: list[tuple[str, str]]) -> float:
@@ -387,9 +395,12 @@ def _training_escalation_rows() -> list[Example]:
     return rows
 
 
-def train_escalation(ctx: _Ctx, out: Path, sentiment_dir: Path) -> str:
-    fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
+def train_escalation(ctx: _Ctx, out: Destination, sentiment_dir: Path) -> tuple[str, str]:
+    # The risk lexicon and the sentiment model make features: a change in either is a new model.
+    lexicon = ctx.settings.paths.knowledge_dir / "lexicon" / "risk_terms.tsv"
     sentiment = SentimentModel.load(sentiment_dir)
+    fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()] + [lexicon])
+    fingerprint = hashlib.sha256(f"{fingerprint}:{sentiment.version}".encode()).hexdigest()
     rows = _training_escalation_rows()
     texts, feats, hard = _escalation_rows(ctx, sentiment, rows, _out_of_fold_sentiment(ctx, rows))
     labels, groups = [e.label for e in rows], [e.group for e in rows]
@@ -410,7 +421,7 @@ def train_escalation(ctx: _Ctx, out: Path, sentiment_dir: Path) -> str:
                      metrics=metrics, labels=list(DECISIONS), fingerprint=fingerprint,
                      embedding=ctx.encoder.version, card=card)
     _write_report("escalation", {"model": manifest["version"], **metrics})
-    return f"trained escalation {manifest['version']}\n{table}"
+    return manifest["version"], f"trained escalation {manifest['version']}\n{table}"
 
 
 MIN_PRECISION = 0.80
@@ -456,7 +467,7 @@ def _eval_escalation(ctx: _Ctx, sentiment: SentimentModel, model: EscalationMode
         "decision_macro_f1": summary["macro_f1"],
     }
     # Route: run the full understanding stage (signals → reasons → route) on escalate/watch rows.
-    understander = Understander(intent=IntentModel.load(ctx.settings.model_path(ctx.settings.models.intent)),
+    understander = Understander(intent=IntentModel.load(ctx.settings.model_path("intent")),
                                 sentiment=sentiment, escalation=model, lexicon=ctx.lexicon, kb=ctx.kb)
     routed = [e for e, d in zip(test, decisions) if e.route and d != "none"]
     hits = sum(understander.understand(ctx.parse([e.text])[0], ctx.parse(list(e.history))).escalation.route == e.route
@@ -506,20 +517,31 @@ on the n-gram part alone. Holidays are not modelled in SLA deadlines.
 # --- entry points -------------------------------------------------------------------------
 
 def train(name: str, *, settings: Settings, out: Path | None = None) -> str:
+    """Train `name` on the shipped data and put it in service (a new version under
+    models/<name>/), or write it to `out` only. Retraining behind the gate is `assist retrain`."""
+    if name not in {"intent", "sentiment", "escalation"}:
+        raise ValueError(f"unknown model '{name}'; valid: intent, sentiment, escalation")
     ctx = _Ctx(settings)
-    target = out or settings.model_path(getattr(settings.models, name))
+    dest = Destination(out, versioned=False) if out else Destination(settings.model_root(name))
     if name == "intent":
-        return train_intent(ctx, target)
-    if name == "sentiment":
-        return train_sentiment(ctx, target)
-    if name == "escalation":
-        return train_escalation(ctx, target, settings.model_path(settings.models.sentiment))
-    raise ValueError(f"unknown model '{name}'; valid: intent, sentiment, escalation")
+        version, text = train_intent(ctx, dest)
+    elif name == "sentiment":
+        version, text = train_sentiment(ctx, dest)
+    else:
+        version, text = train_escalation(ctx, dest, settings.model_path("sentiment"))
+    return text + put_in_service(dest, name, version)
+
+
+def put_in_service(dest: Destination, name: str, version: str) -> str:
+    if not dest.versioned:
+        return f"\nwritten to {dest.folder}"
+    previous = registry.promote(dest.folder, version)
+    return f"\nin service: {name} {version} (was {previous}); `assist reload` makes a running service use it"
 
 
 def evaluate(name: str, *, settings: Settings) -> str:
     ctx = _Ctx(settings)
-    folder = settings.model_path(getattr(settings.models, name))
+    folder = settings.model_path(name)
     version = read_manifest(folder)["version"]
     if name == "intent":
         summary = _eval_intent(ctx, IntentModel.load(folder), [e for e in intent_examples() if e.split == "test"])
@@ -529,7 +551,7 @@ def evaluate(name: str, *, settings: Settings) -> str:
         metrics = _eval_sentiment(ctx, SentimentModel.load(folder))
         _write_report("sentiment", {"model": version, **metrics})
         return _sentiment_table(metrics)
-    sentiment = SentimentModel.load(settings.model_path(settings.models.sentiment))
+    sentiment = SentimentModel.load(settings.model_path("sentiment"))
     metrics = _eval_escalation(ctx, sentiment, EscalationModel.load(folder))
     _write_report("escalation", {"model": version, **metrics})
     return _escalation_table(metrics)

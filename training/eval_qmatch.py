@@ -264,7 +264,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = get_settings()
-    model_path = args.model or settings.model_path(settings.models.embedding)
+    model_path = args.model or settings.model_path("embedding")
     report, table = run(args.sets, args.split, model_path)
     REPORTS.mkdir(parents=True, exist_ok=True)
     out = REPORTS / ("qmatch.json" if args.split == "test" else f"qmatch_{args.split}.json")

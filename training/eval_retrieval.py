@@ -26,6 +26,7 @@ from assist.retrieval.encoder import SentenceTransformerEncoder
 from assist.types import Entry
 from training.data import DATASETS, REPORTS
 
+
 def held_out_split(entries: list[Entry], salt: str = "") -> tuple[list[Entry], list[tuple[str, str]]]:
     """(entries without their held-out phrasing, [(query, gold entry id)]). salt="dev" picks
     another phrasing per entry, for tuning fusion settings without touching the test one."""
@@ -59,7 +60,7 @@ def _metrics(ranks: list[int | None]) -> dict[str, float]:
 def _load(settings: Settings) -> tuple[KnowledgeBase, TextNormalizer, SentenceTransformerEncoder]:
     kb = require_knowledge(settings.paths.knowledge_dir)
     normalizer = TextNormalizer.for_shop(kb)
-    encoder = SentenceTransformerEncoder(path=settings.model_path(settings.models.embedding))
+    encoder = SentenceTransformerEncoder(path=settings.model_path("embedding"))
     encoder.warm_up()
     return kb, normalizer, encoder
 

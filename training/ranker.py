@@ -24,7 +24,6 @@ everything above, and compares with the fused retrieval order.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -39,9 +38,11 @@ from assist.artifacts import atomic_folder, library_versions, write_manifest
 from assist.classify.models import IntentModel
 from assist.classify.text import TextClassifier
 from assist.config import Settings
+from assist.ops.registry import Destination
 from assist.pipeline import FAQ_KINDS, RANK_CANDIDATES, AssistPipeline, new_index
 from assist.rank.learned import FEATURES, LearnedRanker, features
 from assist.types import Entry
+from training.classifiers import model_version, put_in_service
 from training.data import DATA, REPORTS, data_fingerprint, intent_examples
 from training.eval_retrieval import out_of_scope_queries
 
@@ -243,13 +244,13 @@ def train(*, settings: Settings, out: Path | None = None) -> str:
           "oof_r1_ranker": round(float(np.mean(r1_oof)), 4), "oof_r1_fused": round(float(np.mean(r1_fused)), 4),
           "widget_on_calibration_set": chosen,
           "importance_gain": dict(zip(FEATURES, np.round(booster.feature_importance("gain"), 1).tolist()))}
-    target = out or settings.model_path(settings.models.ranker)
+    dest = Destination(out, versioned=False) if out else Destination(settings.model_root("ranker"))
     params = {**PARAMS, "monotone": MONOTONE, "rounds": ROUNDS, "candidates": RANK_CANDIDATES, "features": list(FEATURES),
               "intent_version": pipeline.understander.intent.version}
     fingerprint = data_fingerprint([*sorted(RETRIEVAL.glob("*.jsonl")),
                                     *sorted((settings.paths.knowledge_dir / "faq").glob("*.yaml"))])
-    version = f"{dt.date.today().isoformat()}-{hashlib.sha256((fingerprint + json.dumps(params, sort_keys=True)).encode()).hexdigest()[:7]}"
-    with atomic_folder(target) as tmp:
+    version = model_version(fingerprint, params)
+    with atomic_folder(dest.path(version)) as tmp:
         ranker.save(tmp)
         (tmp / "metrics.json").write_text(json.dumps(cv, ensure_ascii=False, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(CARD.format(version=version, fingerprint=fingerprint,
@@ -257,9 +258,10 @@ def train(*, settings: Settings, out: Path | None = None) -> str:
         write_manifest(tmp, name="ranker", version=version, data_sha256=fingerprint, features=list(FEATURES),
                        params=params, embedding_version=pipeline.index.encoder.version,
                        intent_version=pipeline.understander.intent.version,
+                       intent_labels=list(pipeline.understander.intent.classifier.classes_),
                        metrics={k: v for k, v in cv.items() if not isinstance(v, dict)},
                        libraries=library_versions("lightgbm", "scikit-learn", "numpy"))
-    return f"trained ranker {version}\n" + _cv_table(cv)
+    return f"trained ranker {version}\n" + _cv_table(cv) + put_in_service(dest, "ranker", version)
 
 
 def _cv_table(cv: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ EVAL = DATA / "eval"
 FILES = (EVAL / "real_traffic_jddc_chat.jsonl", EVAL / "real_traffic_dev_ecd.jsonl")
 # A second labelled set, from JDDC chat sessions disjoint from FILES: what error analysis and
 # model choices look at, so that FILES stays a test set nobody tuned on.
-DEV_FILES = (EVAL / "real_traffic_devset_jddc_chat.jsonl",)
+DEV_FILES = (EVAL / "real_traffic_devset_jddc_chat.jsonl", EVAL / "real_traffic_devset2_jddc_chat.jsonl")
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, pipeline: AssistPipeline | N
 
     async def load() -> None:
         try:
-            app.state.reloader.installed(await asyncio.to_thread(AssistPipeline.load, settings))
+            await app.state.reloader.load_first()
         except AssistError as e:  # `assist serve` checked before starting; this is a late failure
             log.error("cannot serve: %s", e)
             os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown

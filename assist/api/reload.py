@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,11 +30,24 @@ class Reloader:
         self.app.state.pipeline = pipeline
         self.loaded_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
-    async def reload(self) -> dict[str, Any]:
+    async def load_first(self) -> None:
+        """The start-up load, under the same lock as a reload: a reload (or a promotion) asked
+        for while the service is still starting waits for it, and never builds beside it."""
         async with self._lock:
+            self.installed(await asyncio.to_thread(AssistPipeline.load, self.settings))
+
+    async def reload(self, *, change: Callable[[], Any] | None = None,
+                     undo: Callable[[], Any] | None = None) -> dict[str, Any]:
+        """change: what to do on disk first (a model promotion), under the same lock; undo puts
+        it back when the new pipeline cannot load, so disk and service never disagree."""
+        async with self._lock:
+            if change is not None:
+                change()
             try:
                 new = await asyncio.to_thread(AssistPipeline.load, self.settings)
             except AssistError as e:  # every knowledge error, or the first broken artifact
+                if undo is not None:
+                    undo()
                 raise ReloadRefused(e.problems or [str(e)]) from e
             old = self.app.state.pipeline
             self.installed(new)

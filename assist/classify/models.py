@@ -286,7 +286,7 @@ class EscalationModel:
 
 
 HARD_SIGNALS = frozenset({"safety", "legal_threat", "complaint_threat", "counterfeit", "profanity",
-                          "supervisor_request", "repeat_contact"})
+                          "supervisor_request", "repeat_contact", "service_contempt"})
 
 
 def has_hard_signal(turn: Turn) -> bool:

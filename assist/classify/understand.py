@@ -39,7 +39,7 @@ ANGRY_NEGATIVE = 0.7  # a worsening mood counts once the message itself is clear
 # Which team a reason sends the conversation to, most serious first.
 ROUTE_ORDER: list[tuple[str, set[str]]] = [
     ("safety_legal", {"safety", "legal_threat"}),
-    ("complaint_team", {"complaint_threat", "counterfeit"}),
+    ("complaint_team", {"complaint_threat", "counterfeit", "service_contempt"}),
     ("supervisor", {"profanity", "supervisor_request", "repeat_contact", "repeat_issue", "worsening_sentiment"}),
     ("after_sales", {"human_request", "angry_tone"}),
 ]

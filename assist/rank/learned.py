@@ -111,7 +111,10 @@ class LearnedRanker:
 
     @classmethod
     def load(cls, folder: Path, *, embedding_version: str | None = None,
-             intent_version: str | None = None) -> "LearnedRanker":
+             intent_labels: list[str] | None = None) -> "LearnedRanker":
+        """A ranker reads the intent model's probability of each entry's intent: it works with
+        any intent model of the same labels (a retrained one included; the promotion gate
+        measures ranking with it), not only the one it was trained beside."""
         import lightgbm as lgb
 
         folder = Path(folder)
@@ -121,7 +124,7 @@ class LearnedRanker:
         if manifest.get("features") != list(FEATURES):
             raise Incompatible(f"{folder}: ranker features {manifest.get('features')} differ from this "
                                "version's; retrain it with `assist train ranker`")
-        for key, have in (("embedding_version", embedding_version), ("intent_version", intent_version)):
+        for key, have in (("embedding_version", embedding_version), ("intent_labels", intent_labels)):
             if have is not None and manifest.get(key) and manifest[key] != have:
                 raise Incompatible(f"{folder}: ranker was trained with {key} {manifest[key]}, the service has "
                                    f"{have}; retrain it with `assist train ranker`")

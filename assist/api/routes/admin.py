@@ -3,17 +3,20 @@ bearer token, 403 with a wrong one."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from assist import __version__
 from assist.api.deps import PipelineDep, StoreDep, is_admin
 from assist.errors import InvalidInput
-from assist.schemas import ADMIN_ERRORS
+from assist.ops import registry
+from assist.schemas import ADMIN_ERRORS, ErrorBody
 from assist.store import stats
 
 
@@ -54,3 +57,50 @@ async def admin_stats(store: StoreDep,
     if first > last:
         raise InvalidInput(f"from ({first}) is after to ({last})")
     return await run_in_threadpool(stats.report, store.engine, *stats.window(first, last))
+
+
+class Promotion(BaseModel):
+    version: str = Field(min_length=1, max_length=64, description="a version listed by GET /v1/admin/models")
+
+
+ModelName = Annotated[Literal["intent", "sentiment", "escalation", "ranker"], Path(description="the model")]
+
+
+@router.get("/models")
+async def models(request: Request) -> dict[str, Any]:
+    """Every version of each model: in service, previous, candidate or rejected (with the
+    promotion gate's table and reason)."""
+    settings = request.app.state.settings
+    return {name: {"in_service": registry.in_service(settings.model_root(name)),
+                   "versions": [dataclasses.asdict(v) for v in registry.versions(settings.model_root(name))]}
+            for name in registry.VERSIONED}
+
+
+VERSION_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "no such version, or no earlier version to roll back to"},
+    409: ADMIN_ERRORS[409]}
+
+
+@router.post("/models/{name}/promote", responses=VERSION_ERRORS)
+async def promote(request: Request, name: ModelName, body: Promotion) -> dict[str, Any]:
+    """Put a version in service and reload; when it cannot load, the previous version stays
+    in service (409 with the problems)."""
+    root = request.app.state.settings.model_root(name)
+    before = registry.in_service(root)
+    if before == body.version:
+        raise InvalidInput(f"{name} {body.version} is already in service")
+    registry.check_version(root, body.version)
+    result = await request.app.state.reloader.reload(change=lambda: registry.promote(root, body.version),
+                                                      undo=lambda: registry.rollback(root))
+    return {"model": name, "version": body.version, "replaced": before, **result}
+
+
+@router.post("/models/{name}/rollback", responses=VERSION_ERRORS)
+async def rollback(request: Request, name: ModelName) -> dict[str, Any]:
+    """Back to the version that was in service before this one, and reload."""
+    root = request.app.state.settings.model_root(name)
+    before = registry.in_service(root)
+    moved: list[str] = []
+    result = await request.app.state.reloader.reload(change=lambda: moved.extend(registry.rollback(root)),
+                                                      undo=lambda: registry.promote(root, moved[0]))
+    return {"model": name, "version": moved[1], "replaced": before, **result}
