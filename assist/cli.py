@@ -392,6 +392,29 @@ def train(model: str, out: Path | None) -> None:
 
 
 @main.command()
+@click.argument("model", type=click.Choice(["intent"]))
+@click.option("--promote/--no-promote", default=True, show_default=True,
+              help="put the challenger in service when the gate passes it (--no-promote: keep it as a candidate)")
+@reload_option
+def retrain(model: str, promote: bool, reload_after: bool) -> None:
+    """Train a challenger on the shipped data + imported sets + agents' corrections, compare it
+    with the model in service on the same fixed sets, and promote it only when the gate passes
+    it (the table says why either way; a refused challenger stays listed as rejected)."""
+    settings = _settings()
+    module = _training("retrain")
+    with _database() as engine:
+        try:
+            result = module.retrain_intent(settings, engine, promote=promote)
+        except AssistError as e:
+            raise click.ClickException(str(e)) from e
+    click.echo(result.report())
+    if result.decision.promote and promote:
+        _switched(model, result.champion, result.challenger, reload_after)
+    elif result.decision.promote:
+        click.echo(f"kept as a candidate: `assist models promote {model} {result.challenger}` puts it in service")
+
+
+@main.command()
 @click.argument("what", type=click.Choice(["intent", "sentiment", "escalation", "ranker", "retrieval", "real-traffic"]))
 def evaluate(what: str) -> None:
     """Evaluate the model in service on the test split (real-traffic: on our labelled real

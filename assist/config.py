@@ -50,6 +50,21 @@ class Policy(BaseModel):
         return self
 
 
+class Retrain(BaseModel):
+    """The promotion gate of `assist retrain` (assist/ops/gate.py)."""
+    # How much a guarded figure (macro-F1, accuracy; calibration error) may get worse.
+    tolerance: float = Field(default=0.01, ge=0, le=1)
+    ece_tolerance: float = Field(default=0.02, ge=0, le=1)
+    # A challenger may be this much slower per message (a share of the champion's p50).
+    latency_tolerance: float = Field(default=0.5, ge=0)
+    # The share of feedback that never trains: the gate's own-traffic test set.
+    holdout_share: float = Field(default=0.2, gt=0, lt=1)
+    # Below this many held-out corrections the gate decides on the template test split.
+    min_holdout: int = Field(default=5, ge=1)
+    # A correction or imported row counts this many times a shipped training message.
+    feedback_weight: float = Field(default=3.0, gt=0)
+
+
 class Models(BaseModel):
     embedding: str = "embedding"  # folder under models_dir, or an absolute path
     intent: str = "intent"
@@ -91,6 +106,7 @@ class Settings(BaseSettings):
     retrieval: Retrieval = Retrieval()
     policy: Policy = Policy()
     models: Models = Models()
+    retrain: Retrain = Retrain()
 
     @field_validator("widget_rate_limit")
     @classmethod

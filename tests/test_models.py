@@ -128,3 +128,26 @@ def test_a_version_that_cannot_load_is_refused_and_the_old_one_keeps_serving(adm
     assert registry.in_service(models_dir / "intent") == first
     assert admin.get("/v1/admin/versions", headers=AUTH).json()["versions"]["intent"] == first
     assert admin.post("/v1/suggest", json={"message": "发票怎么开"}).status_code == 200
+
+
+def test_the_gate_promotes_only_a_better_challenger_that_breaks_no_guard():
+    from assist.ops.gate import Metric, decide
+
+    def metrics(primary: float, guard: float, latency: float) -> list[Metric]:
+        return [Metric("held-out accuracy", 0.60, primary, role="primary"),
+                Metric("template macro-F1", 0.80, guard, tolerance=0.01),
+                Metric("latency ms", 2.0, latency, higher_is_better=False, tolerance=1.0),
+                Metric("per-class F1: other", 0.7, 0.1, role="info"),
+                Metric("real dev macro-F1", None, 0.5, tolerance=0.01)]  # not measured: never decides
+
+    ok = decide(metrics(0.70, 0.795, 2.9))
+    assert ok.promote and "improved by +0.1000" in ok.reason
+    assert "PROMOTE" in ok.table("a", "b") and "—" in ok.table("a", "b")
+    same = decide(metrics(0.60, 0.80, 2.0))
+    assert not same.promote and "did not improve" in same.reason
+    worse = decide(metrics(0.70, 0.78, 2.0))
+    assert not worse.promote and "template macro-F1 got worse by 0.0200" in worse.reason
+    slower = decide(metrics(0.70, 0.80, 3.5))
+    assert not slower.promote and "latency ms" in slower.reason
+    unmeasured = decide([Metric("held-out accuracy", None, 0.9, role="primary")])
+    assert not unmeasured.promote and "could not be measured" in unmeasured.reason

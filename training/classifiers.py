@@ -135,16 +135,52 @@ def _write_report(name: str, report: dict) -> None:  # type: ignore[type-arg]
 
 # --- intent -------------------------------------------------------------------------------
 
-def train_intent(ctx: _Ctx, out: Destination) -> tuple[str, str]:
-    fingerprint = data_fingerprint(intent_files() + sorted((ctx.settings.paths.knowledge_dir / "faq").glob("*.yaml")))
+def intent_train_examples(ctx: _Ctx) -> tuple[list[Example], list[Example]]:
+    """(train, test): our labelled messages split by template and chat, and every FAQ
+    phrasing of the knowledge base that is not a test message, as training."""
     ex = intent_examples()
     test = [e for e in ex if e.split == "test"]
     train = [e for e in ex if e.split == "train"]
     train += faq_phrasing_examples(ctx.settings.paths.knowledge_dir, {normalize_text(e.text) for e in test})
+    return train, test
+
+
+def intent_fingerprint(ctx: _Ctx) -> str:
+    return data_fingerprint(intent_files() + sorted((ctx.settings.paths.knowledge_dir / "faq").glob("*.yaml")))
+
+
+def _intent_inputs(ctx: _Ctx, rows: list[Example]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(features, embeddings, embeddings of the turn before, of the customer's previous message)."""
+    texts, emb = ctx.features([e.text for e in rows])
+    context = _context_vectors(ctx, [e.context for e in rows])
+    previous = _context_vectors(ctx, [e.history[-1] if e.history else None for e in rows])
+    return texts, emb, context, previous
+
+
+def fit_intent(ctx: _Ctx, rows: list[Example], params: dict[str, float],
+               weights: np.ndarray | None = None) -> IntentModel:
+    """An intent model of the given recipe (C, embedding/context/history weights, abstain
+    threshold) fitted on rows."""
+    texts, emb, context, previous = _intent_inputs(ctx, rows)
+    clf = TextClassifier(C=params["C"], embedding_weight=params["embedding_weight"])
+    model = IntentModel(classifier=clf, abstain_below=params["abstain_below"],
+                        context_weight=params["context_weight"], history_weight=params["history_weight"])
+    clf.fit(texts, [e.label for e in rows], model.dense(emb, context, previous), weights)
+    return model
+
+
+def save_intent(ctx: _Ctx, out: Destination, model: IntentModel, *, params: dict, metrics: dict,  # type: ignore[type-arg]
+                fingerprint: str, summary: dict) -> dict:  # type: ignore[type-arg]
+    card = INTENT_CARD.replace("{table}", format_table(summary, "intent, test split"))
+    return _save(out, "intent", model.save, params=params, metrics=metrics, labels=list(INTENTS),
+                 fingerprint=fingerprint, embedding=ctx.encoder.version, card=card)
+
+
+def train_intent(ctx: _Ctx, out: Destination) -> tuple[str, str]:
+    fingerprint = intent_fingerprint(ctx)
+    train, test = intent_train_examples(ctx)
     labels, groups = [e.label for e in train], [e.group for e in train]
-    texts, emb = ctx.features([e.text for e in train])
-    context = _context_vectors(ctx, [e.context for e in train])
-    previous = _context_vectors(ctx, [e.history[-1] if e.history else None for e in train])
+    texts, emb, context, previous = _intent_inputs(ctx, train)
     # How much the turn before (context_weight) and the customer's previous message
     # (history_weight) count; 0 = the message alone.
     grid = [{"C": 10.0, "embedding_weight": 1.0, "context_weight": c, "history_weight": h}
@@ -158,23 +194,19 @@ def train_intent(ctx: _Ctx, out: Destination) -> tuple[str, str]:
         scores.append(f1)
         oofs.append(oof)
     pick = int(np.argmax(scores))
-    best = grid[pick]
     abstain, abstain_curve = _pick_abstain(oofs[pick], classes, labels)
-    clf = TextClassifier(C=best["C"], embedding_weight=best["embedding_weight"])
-    model = IntentModel(classifier=clf, abstain_below=abstain, context_weight=best["context_weight"],
-                        history_weight=best["history_weight"])
-    clf.fit(texts, labels, model.dense(emb, context, previous))
+    params = {**grid[pick], "abstain_below": abstain}
+    model = fit_intent(ctx, train, params)
     summary = _eval_intent(ctx, model, test)
     metrics = {"test": summary, "cv_macro_f1": dict(zip([json.dumps(g) for g in grid], scores)),
                "abstain_below": abstain, "abstain_oof_macro_f1": abstain_curve,
                "accuracy": summary["accuracy"], "macro_f1": summary["macro_f1"], "ece": summary["ece"],
                "n_train": len(train), "n_test": len(test)}
-    card = INTENT_CARD.replace("{table}", format_table(summary, "intent, test split"))
-    manifest = _save(out, "intent", model.save, params={**best, "abstain_below": abstain}, metrics=metrics,
-                     labels=list(INTENTS),
-                     fingerprint=fingerprint, embedding=ctx.encoder.version, card=card)
+    manifest = save_intent(ctx, out, model, params=params, metrics=metrics, fingerprint=fingerprint, summary=summary)
     _write_report("intent", {"model": manifest["version"], **metrics})
-    return manifest["version"], f"trained intent {manifest['version']} (CV grid {dict(zip(map(str, grid), np.round(scores, 4)))})\n" + format_table(summary, "intent, test split")
+    return manifest["version"], (f"trained intent {manifest['version']} (CV grid "
+                                 f"{dict(zip(map(str, grid), np.round(scores, 4)))})\n"
+                                 + format_table(summary, "intent, test split"))
 
 
 def _context_vectors(ctx: _Ctx, turns: list[str | None]) -> np.ndarray:

@@ -1,0 +1,91 @@
+"""What ops give the models to learn from: intents corrected (or confirmed) by agents' feedback,
+and the sets brought in by `assist data import`. A fixed slice of the feedback (chosen by a digest of
+the message, so a question repeated word for word stays on one side) is held out: it never
+trains, and the promotion gate measures champion and challenger on it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from assist.normalize import normalize_text
+from assist.store.tables import Feedback, Interaction
+
+
+@dataclass(frozen=True)
+class Labelled:
+    text: str                 # masked, as the log and the imported sets keep it
+    intent: str
+    source: str               # feedback | imported:<set name>
+    key: str                  # the request id, or set:line — names the row in reports
+    history: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LearningData:
+    train: list[Labelled]
+    holdout: list[Labelled]
+
+    def digest(self) -> str:
+        """Changes whenever what the models would learn from changes."""
+        body = json.dumps(sorted((r.text, r.intent, r.source) for r in self.train), ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {"holdout": len(self.holdout)}
+        for r in self.train:
+            kind = r.source.split(":")[0]
+            out[kind] = out.get(kind, 0) + 1
+        return out
+
+
+def feedback_intents(engine: Engine) -> list[Labelled]:
+    """Each logged message's intent as agents' feedback tells it: the intent an agent corrected
+    it to, or, where a suggestion was accepted or edited without a correction, the intent the
+    service gave (confirmed; without these the held-out slice would hold only the champion's
+    mistakes). The latest feedback on a message wins."""
+    query = (select(Interaction.message, Interaction.intent, Feedback.corrected_intent, Feedback.request_id)
+             .join(Interaction, Interaction.request_id == Feedback.request_id)
+             .where(Feedback.corrected_intent.is_not(None) | Feedback.action.in_(("accepted", "edited")))
+             .order_by(Feedback.created_at, Feedback.id))
+    latest: dict[str, Labelled] = {}
+    with Session(engine) as s:
+        for message, given, corrected, request_id in s.execute(query):
+            intent = corrected or given
+            if intent:
+                source = "feedback" if corrected else "confirmed"
+                latest[request_id] = Labelled(text=message, intent=intent, source=source, key=request_id)
+    return list(latest.values())
+
+
+def imported_intents(data_dir: Path) -> list[Labelled]:
+    """Every row of every imported set (<data_dir>/imported/, see ops/imports.py)."""
+    folder = data_dir / "imported"
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        return []
+    out = []
+    for s in json.loads(manifest.read_text(encoding="utf-8"))["sets"]:
+        lines = (folder / s["file"]).read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines, 1):
+            row = json.loads(line)
+            out.append(Labelled(text=row["text"], intent=row["intent"], source=f"imported:{s['name']}",
+                                key=f"{s['file']}:{n}", history=tuple(row.get("history") or ())))
+    return out
+
+
+def held_out(text: str, share: float) -> bool:
+    digest = hashlib.sha256(normalize_text(text).encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < share
+
+
+def gather(engine: Engine, data_dir: Path, *, holdout_share: float) -> LearningData:
+    feedback = feedback_intents(engine)
+    holdout = [r for r in feedback if held_out(r.text, holdout_share)]
+    train = [r for r in feedback if not held_out(r.text, holdout_share)] + imported_intents(data_dir)
+    return LearningData(train=train, holdout=holdout)

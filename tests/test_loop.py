@@ -1,0 +1,116 @@
+"""The ops loop end to end, on SQLite and PostgreSQL: logged traffic with planted agent
+corrections → `assist retrain intent` → the gate's table → promotion → reload → the service
+answers with the new model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from assist.api.app import create_app
+from assist.cli import main
+from assist.config import ROOT, get_settings
+from assist.ops import registry
+from assist.ops.learning import held_out
+
+TOKEN = "t0k3n-for-the-loop-test-only"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+# Trade-in questions (以旧换新) that the shipped intent model scatters over other, price_bargain,
+# repair_warranty and return_exchange; the shop's agents correct them to promotion_coupon.
+CONFIRMED = ["发票怎么开", "退货运费谁出", "什么时候发货", "可以用花呗吗", "快递到哪了", "能便宜点吗",
+             "这个有现货吗", "怎么申请退款", "收到的衣服少了一件", "保修多久"]
+TRADE_IN = (Path(__file__).parent / "data" / "loop" / "trade_in.txt").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture()
+def loop_env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
+    """Settings from the environment, as the service and the CLI read them: the demo shop, a
+    private copy of the intent model's folder (retraining writes there), the given database."""
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("embedding", "sentiment", "escalation", "ranker"):
+        (models / name).symlink_to(ROOT / "models" / name)
+    shipped = registry.resolve(ROOT / "models" / "intent")
+    shutil.copytree(shipped, models / "intent" / shipped.name)
+    registry.promote(models / "intent", shipped.name)
+    for key, value in {"PATHS__MODELS_DIR": models, "PATHS__DATA_DIR": tmp_path / "data",
+                       "PATHS__INDEX_DIR": tmp_path / "index", "PATHS__KNOWLEDGE_DIR": ROOT / "knowledge",
+                       "DATABASE_URL": db_url, "ADMIN_TOKEN": TOKEN}.items():
+        monkeypatch.setenv(f"ASSIST_{key}", str(value))
+    get_settings.cache_clear()
+    yield models
+    get_settings.cache_clear()
+
+
+def _ready(c: TestClient) -> TestClient:
+    for _ in range(600):  # the pipeline loads in the background (503 until then); at most a minute
+        if c.get("/readyz").status_code == 200:
+            return c
+        time.sleep(0.1)
+    raise AssertionError("the service did not become ready")
+
+
+def _suggest(c: TestClient, text: str) -> dict:  # type: ignore[type-arg]
+    r = c.post("/v1/suggest", json={"message": text, "conversation_id": "loop"})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_corrections_retrain_and_promote_a_better_intent_model(loop_env):
+    models = loop_env
+    champion = registry.in_service(models / "intent")
+    held = [t for t in TRADE_IN if held_out(t, get_settings().retrain.holdout_share)]
+    assert len(held) >= get_settings().retrain.min_holdout  # the gate decides on held-out corrections
+    with TestClient(create_app(get_settings())) as c:
+        _ready(c)
+        before = {t: _suggest(c, t)["intent"]["id"] for t in held}
+        assert sum(i == "promotion_coupon" for i in before.values()) < len(held) / 2
+        corrected = 0
+        for n, text in enumerate(TRADE_IN):
+            answer = _suggest(c, text)
+            if answer["intent"]["id"] != "promotion_coupon":
+                corrected += 1
+                r = c.post("/v1/feedback", json={"request_id": answer["request_id"], "client_key": f"fix-{n}",
+                                                 "rank": 1, "action": "rejected", "reasons": ["wrong_intent"],
+                                                 "corrected_intent": "promotion_coupon"})
+                assert r.status_code == 201, r.text
+        for n, text in enumerate(CONFIRMED):  # answers agents took as they were: their intent is confirmed
+            answer = _suggest(c, text)
+            assert c.post("/v1/feedback", json={"request_id": answer["request_id"], "client_key": f"ok-{n}",
+                                                "rank": 1, "action": "accepted"}).status_code == 201
+        _suggest(c, "在吗")  # no feedback: not learned from
+        assert c.app.state.store.log.flush()
+
+        run = CliRunner().invoke(main, ["retrain", "intent", "--no-reload"])
+        print(run.output)  # the gate's table, shown with pytest -s
+        assert run.exit_code == 0, run.output
+        assert "held-out feedback: intent accuracy" in run.output and "template test: macro-F1" in run.output
+        assert "PROMOTE: held-out feedback: intent accuracy improved" in run.output, run.output
+        challenger = registry.in_service(models / "intent")
+        assert challenger != champion
+        gate = json.loads((models / "intent" / challenger / "gate.json").read_text(encoding="utf-8"))
+        assert gate["promote"] and gate["champion"] == champion
+        learned = gate["learned_from"]
+        assert learned["feedback"] + learned.get("confirmed", 0) + learned["holdout"] == corrected + len(CONFIRMED)
+
+        reloaded = c.post("/v1/admin/reload", headers=AUTH)
+        assert reloaded.status_code == 200 and reloaded.json()["versions"]["intent"] == challenger
+        after = {t: _suggest(c, t)["intent"]["id"] for t in held}
+        assert sum(i == "promotion_coupon" for i in after.values()) > sum(
+            i == "promotion_coupon" for i in before.values())
+
+    again = CliRunner().invoke(main, ["retrain", "intent", "--no-reload"])  # nothing new since
+    assert again.exit_code == 1 and "same data" in again.output
+    listed = CliRunner().invoke(main, ["models", "list", "intent"])
+    assert f"{challenger}" in listed.output and "in_service" in listed.output and "previous" in listed.output
+
+
+def test_retrain_with_nothing_to_learn_from_says_so(loop_env):
+    r = CliRunner().invoke(main, ["retrain", "intent"])
+    assert r.exit_code == 1 and "nothing new to learn from" in r.output and "Traceback" not in r.output

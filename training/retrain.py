@@ -1,0 +1,156 @@
+"""`assist retrain intent`: a challenger trained on the shipped data plus what ops gave
+(corrected intents from the feedback, imported sets), measured beside the champion on the same
+fixed sets, and put in service only when the promotion gate (assist/ops/gate.py) says so.
+
+The challenger keeps the champion's recipe (its manifest's params: C, feature weights,
+abstain threshold); choosing a recipe is `assist train`'s grid search. Fixed sets: the
+template test split, the real-traffic dev set (when ../shared is there) and the held-out
+slice of the feedback. Primary metric: accuracy on that slice once it has min_holdout
+corrections (what ops asked for), else macro-F1 on the template test split."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine
+from tqdm import tqdm
+
+from assist.artifacts import read_manifest
+from assist.classify.models import IntentModel
+from assist.config import Settings
+from assist.errors import InvalidInput
+from assist.normalize import normalize_text
+from assist.ops import gate, learning, registry
+from assist.ops.registry import Destination
+from training import real_traffic
+from training.classifiers import (
+    _Ctx,
+    _eval_intent,
+    fit_intent,
+    intent_fingerprint,
+    intent_train_examples,
+    model_version,
+    save_intent,
+)
+from training.data import Example
+
+
+@dataclass(frozen=True)
+class Retrained:
+    name: str
+    champion: str
+    challenger: str
+    decision: gate.Decision
+    data: dict[str, int]
+
+    def report(self) -> str:
+        counts = ", ".join(f"{k} {v}" for k, v in self.data.items())
+        return f"retrain {self.name} (learned from: {counts})\n" + self.decision.table(self.champion, self.challenger)
+
+
+def _examples(rows: list[learning.Labelled], split: str) -> list[Example]:
+    return [Example(text=r.text, label=r.intent, group=f"{r.source}:{r.key}", history=r.history,
+                    source=r.source, split=split) for r in rows if normalize_text(r.text)]
+
+
+def _real_dev() -> list[Example]:
+    """The real-traffic dev set's unambiguous turns; empty when ../shared is not there."""
+    try:
+        turns = real_traffic.load(real_traffic.DEV_FILES)
+    except FileNotFoundError:
+        return []
+    return [Example(text=t.text, label=t.intent, group=t.id, history=t.history, context=t.context, split="test")
+            for t in turns if not t.ambiguous and normalize_text(t.text)]
+
+
+def _latency_ms(ctx: _Ctx, model: IntentModel, rows: list[Example], n: int = 200) -> float:
+    """p50 of one message's prediction (features made, as the service makes them per request)."""
+    msgs = ctx.parse([e.text for e in rows[:n]])
+    times = []
+    for m in msgs:
+        t0 = time.perf_counter()
+        model.proba([m])
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def _measure(ctx: _Ctx, model: IntentModel, sets: dict[str, list[Example]]) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {name: _eval_intent(ctx, model, rows) for name, rows in sets.items() if rows}
+
+
+def intent_metrics(settings: Settings, champ: dict, chall: dict,  # type: ignore[type-arg]
+                   lat: tuple[float, float], n_holdout: int) -> list[gate.Metric]:
+    r = settings.retrain
+
+    def pair(set_name: str, key: str) -> tuple[float | None, float | None]:
+        return champ.get(set_name, {}).get(key), chall.get(set_name, {}).get(key)
+
+    on_holdout = n_holdout >= r.min_holdout
+    m = [gate.Metric("held-out feedback: intent accuracy", *pair("holdout", "accuracy"),
+                     role="primary" if on_holdout else "info"),
+         gate.Metric("template test: macro-F1", *pair("template", "macro_f1"),
+                     role="guard" if on_holdout else "primary", tolerance=r.tolerance),
+         gate.Metric("template test: calibration error (ECE)", *pair("template", "ece"), higher_is_better=False,
+                     tolerance=r.ece_tolerance),
+         gate.Metric("real-traffic dev: macro-F1 (unambiguous)", *pair("real_dev", "macro_f1"), tolerance=r.tolerance),
+         gate.Metric("real-traffic dev: accuracy", *pair("real_dev", "accuracy"), tolerance=r.tolerance),
+         gate.Metric("model latency p50 per message (ms)", lat[0], lat[1], higher_is_better=False,
+                     tolerance=round(lat[0] * r.latency_tolerance, 3))]
+    for label in champ["template"]["labels"]:
+        m.append(gate.Metric(f"template test F1: {label}", champ["template"]["per_class"][label]["f1-score"],
+                             chall["template"]["per_class"][label]["f1-score"], role="info"))
+    return m
+
+
+def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
+    steps = tqdm(total=5, desc="retrain intent", unit="step")
+    root = settings.model_root("intent")
+    champion_dir = registry.resolve(root)
+    champion = IntentModel.load(champion_dir)
+    params = read_manifest(champion_dir)["params"]
+
+    steps.set_postfix_str("gathering feedback and imported sets")
+    data = learning.gather(engine, settings.paths.data_dir, holdout_share=settings.retrain.holdout_share)
+    if not data.train:
+        steps.close()
+        raise InvalidInput("nothing new to learn from: no corrected intents in the feedback (outside the held-out "
+                           "slice) and no imported sets (`assist data import FILE`)")
+    ctx = _Ctx(settings)
+    shipped, template_test = intent_train_examples(ctx)
+    extra = _examples(data.train, "train")
+    steps.update()
+
+    steps.set_postfix_str(f"fitting on {len(shipped)} shipped + {len(extra)} new messages")
+    weights = np.concatenate([np.ones(len(shipped)), np.full(len(extra), settings.retrain.feedback_weight)])
+    challenger = fit_intent(ctx, shipped + extra, params, weights)
+    steps.update()
+
+    sets = {"template": template_test, "real_dev": _real_dev(), "holdout": _examples(data.holdout, "test")}
+    steps.set_postfix_str("measuring the champion")
+    champ = _measure(ctx, champion, sets)
+    steps.update()
+    steps.set_postfix_str("measuring the challenger")
+    chall = _measure(ctx, challenger, sets)
+    lat = (_latency_ms(ctx, champion, template_test), _latency_ms(ctx, challenger, template_test))
+    steps.update()
+
+    decision = gate.decide(intent_metrics(settings, champ, chall, lat, len(sets["holdout"])))
+    fingerprint = f"{intent_fingerprint(ctx)}+{data.digest()}"
+    version = model_version(fingerprint, params)
+    if version == champion.version:
+        steps.close()
+        raise InvalidInput(f"intent {version} in service was trained on this same data: nothing to retrain")
+    metrics = {"test": chall["template"], "gate": decision.as_dict(), "champion": champion.version,
+               "learned_from": data.counts(), "accuracy": chall["template"]["accuracy"],
+               "macro_f1": chall["template"]["macro_f1"], "ece": chall["template"]["ece"]}
+    save_intent(ctx, Destination(root), challenger, params=params, metrics=metrics, fingerprint=fingerprint,
+                summary=chall["template"])
+    registry.write_gate(root / version, {**decision.as_dict(), "champion": champion.version,
+                                         "learned_from": data.counts()})
+    if decision.promote and promote:
+        registry.promote(root, version)
+    steps.update()
+    steps.close()
+    return Retrained("intent", champion.version, version, decision, data.counts())
