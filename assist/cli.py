@@ -248,7 +248,7 @@ def report(first: dt.datetime | None, last: dt.datetime | None, as_json: bool) -
 
 @main.group()
 def kb() -> None:
-    """Check the knowledge base."""
+    """Check the knowledge base; review mined drafts."""
 
 
 @kb.command("validate")
@@ -257,20 +257,97 @@ def kb_validate(knowledge: Path | None) -> None:
     """List every error as file:id: message (exit 1 if there is any), then warnings such as
     near-duplicate FAQ entries (exit 0)."""
     from assist.knowledge import lint, load_knowledge
+    from assist.ops.drafts import load_drafts
 
     root = _settings(knowledge).paths.knowledge_dir
     kb_, errors = load_knowledge(root)
-    for e in errors:
+    drafts, draft_errors = load_drafts(root)
+    for e in errors + draft_errors:
         click.echo(e)
-    if errors:
-        raise click.ClickException(f"{len(errors)} error(s) in {root}")
+    if errors or draft_errors:
+        raise click.ClickException(f"{len(errors) + len(draft_errors)} error(s) in {root}")
     assert kb_ is not None
     warnings = lint(kb_)
     for w in warnings:
         click.echo(w)
+    waiting = [d for _, d in drafts if d.status == "draft"]
     click.echo(f"ok: {len(kb_.faqs)} FAQs ({sum(len(f.paraphrases) + 1 for f in kb_.faqs.values())} phrasings), "
                f"{len(kb_.products)} products, {len(kb_.rules)} rules, {len(kb_.scripts)} scripts; "
-               f"kb_version {kb_.version}" + (f"; {len(warnings)} warning(s)" if warnings else ""))
+               f"kb_version {kb_.version}" + (f"; {len(warnings)} warning(s)" if warnings else "")
+               + (f"; {len(waiting)} draft(s) to review in drafts/ "
+                  f"({sum(bool(d.answer.strip()) or bool(d.merge_into) for d in waiting)} ready to approve)"
+                  if waiting else ""))
+
+
+@kb.command("approve")
+@click.argument("draft_id")
+@click.option("--answer", default=None, help="the entry's answer (default: the draft's answer field)")
+@click.option("--id", "entry_id", default=None, help="the new entry's id (default: faq-mined-<draft>)")
+@knowledge_option
+def kb_approve(draft_id: str, answer: str | None, entry_id: str | None, knowledge: Path | None) -> None:
+    """Move a draft from drafts/ into faq/ (a new entry with the answer a person wrote, or new
+    phrasings of the entry it duplicates); `assist reload` then serves it."""
+    from assist.ops.drafts import approve
+
+    try:
+        click.echo(approve(_settings(knowledge).paths.knowledge_dir, draft_id, answer=answer, entry_id=entry_id))
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@kb.command("dismiss")
+@click.argument("draft_id")
+@knowledge_option
+def kb_dismiss(draft_id: str, knowledge: Path | None) -> None:
+    """Keep a draft as dismissed, so its question is not drafted again."""
+    from assist.ops.drafts import dismiss
+
+    try:
+        dismiss(_settings(knowledge).paths.knowledge_dir, draft_id)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"dismissed {draft_id}")
+
+
+@main.command()
+@click.option("--from", "first", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="first day (UTC); default: 30 days before --to")
+@click.option("--to", "last", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="last day, included; default: today")
+@click.option("--min-count", type=click.IntRange(2, None), default=5, show_default=True,
+              help="how often a question must have come up to be drafted")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="the average similarity that holds a group together")
+@click.option("--merge-similarity", type=click.FloatRange(0, 1), default=0.85, show_default=True,
+              help="from this similarity to an existing entry, offer new phrasings for it instead")
+@knowledge_option
+def mine(first: dt.datetime | None, last: dt.datetime | None, min_count: int, threshold: float,
+         merge_similarity: float, knowledge: Path | None) -> None:
+    """Group the logged questions Xiaoer did not answer well (handed off, low confidence,
+    rejected) into draft FAQ entries under knowledge/drafts/, for a person to answer and approve."""
+    from assist.ops.drafts import FOLDER
+    from assist.ops.mining import mine as run
+    from assist.pipeline import AssistPipeline
+    from assist.store import stats
+
+    end = (last or dt.datetime.now(dt.UTC)).date()
+    start = first.date() if first else end - dt.timedelta(days=29)
+    if start > end:
+        raise click.ClickException(f"--from ({start}) is after --to ({end})")
+    settings = _settings(knowledge)
+    try:
+        pipeline = AssistPipeline.load(settings)
+    except AssistError as e:
+        raise click.ClickException(str(e)) from e
+    with _database() as engine:
+        found = run(pipeline, engine, *stats.window(start, end), min_count=min_count, threshold=threshold,
+                    merge_similarity=merge_similarity, folder=settings.paths.knowledge_dir / FOLDER)
+    for d in found.drafts:
+        near = f"; nearest {d.nearest['id']} ({d.nearest['similarity']})" if d.nearest else ""
+        what = f"new phrasings for {d.merge_into}" if d.merge_into else "new entry"
+        click.echo(f"{d.id}: {d.count}× [{d.intent}] {d.question}  → {what}{near}")
+    click.echo(f"{found.questions} question(s) not answered well from {start} to {end}: {len(found.drafts)} draft(s) "
+               f"written to {settings.paths.knowledge_dir / FOLDER}"
+               + (f"; {len(found.skipped)} already drafted ({', '.join(found.skipped)})" if found.skipped else ""))
 
 
 @main.group()

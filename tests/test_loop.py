@@ -1,6 +1,7 @@
-"""The ops loop end to end, on SQLite and PostgreSQL: logged traffic with planted agent
-corrections → `assist retrain intent` → the gate's table → promotion → reload → the service
-answers with the new model."""
+"""The ops loop end to end, on SQLite and PostgreSQL: logged traffic with a planted recurring
+question nobody could answer → `assist mine` → one draft → approved with an answer → reload →
+the widget answers it; planted agent corrections → `assist retrain intent` → the gate's table
+→ promotion → reload → the service answers with the new model."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
@@ -23,6 +25,8 @@ TOKEN = "t0k3n-for-the-loop-test-only"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 # Trade-in questions (以旧换新) that the shipped intent model scatters over other, price_bargain,
 # repair_warranty and return_exchange; the shop's agents correct them to promotion_coupon.
+NOISE = [json.loads(x)["query"] for x in (ROOT / "training" / "data" / "retrieval" / "dev_out_of_scope.jsonl")
+         .read_text(encoding="utf-8").splitlines()[:40]] + ["支持七天无理由退货吗", "发票怎么开", "在吗"]
 CONFIRMED = ["发票怎么开", "退货运费谁出", "什么时候发货", "可以用花呗吗", "快递到哪了", "能便宜点吗",
              "这个有现货吗", "怎么申请退款", "收到的衣服少了一件", "保修多久"]
 TRADE_IN = (Path(__file__).parent / "data" / "loop" / "trade_in.txt").read_text(encoding="utf-8").splitlines()
@@ -32,6 +36,8 @@ TRADE_IN = (Path(__file__).parent / "data" / "loop" / "trade_in.txt").read_text(
 def loop_env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
     """Settings from the environment, as the service and the CLI read them: the demo shop, a
     private copy of the intent model's folder (retraining writes there), the given database."""
+    knowledge = tmp_path / "knowledge"  # approving a draft writes into faq/
+    shutil.copytree(ROOT / "knowledge", knowledge)
     models = tmp_path / "models"
     models.mkdir()
     for name in ("embedding", "sentiment", "escalation", "ranker"):
@@ -40,8 +46,8 @@ def loop_env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
     shutil.copytree(shipped, models / "intent" / shipped.name)
     registry.promote(models / "intent", shipped.name)
     for key, value in {"PATHS__MODELS_DIR": models, "PATHS__DATA_DIR": tmp_path / "data",
-                       "PATHS__INDEX_DIR": tmp_path / "index", "PATHS__KNOWLEDGE_DIR": ROOT / "knowledge",
-                       "DATABASE_URL": db_url, "ADMIN_TOKEN": TOKEN}.items():
+                       "PATHS__INDEX_DIR": tmp_path / "index", "PATHS__KNOWLEDGE_DIR": knowledge,
+                       "DATABASE_URL": db_url, "ADMIN_TOKEN": TOKEN, "WIDGET_RATE_LIMIT": "1000/minute"}.items():
         monkeypatch.setenv(f"ASSIST_{key}", str(value))
     get_settings.cache_clear()
     yield models
@@ -114,3 +120,44 @@ def test_corrections_retrain_and_promote_a_better_intent_model(loop_env):
 def test_retrain_with_nothing_to_learn_from_says_so(loop_env):
     r = CliRunner().invoke(main, ["retrain", "intent"])
     assert r.exit_code == 1 and "nothing new to learn from" in r.output and "Traceback" not in r.output
+
+
+def test_a_recurring_unanswered_question_becomes_an_entry_the_widget_answers(loop_env):
+    knowledge = get_settings().paths.knowledge_dir
+    with TestClient(create_app(get_settings())) as c:
+        _ready(c)
+        asked = [c.post("/v1/faq", json={"question": t}).json() for t in TRADE_IN]
+        handed_off = [t for t, a in zip(TRADE_IN, asked) if not a["answered"]]
+        assert len(handed_off) >= 10  # the shop has no entry for trade-ins
+        for t in NOISE:  # other unanswered traffic, and questions the widget answers
+            c.post("/v1/faq", json={"question": t})
+        assert c.app.state.store.log.flush()
+
+        mined = CliRunner().invoke(main, ["mine", "--min-count", "5"])
+        assert mined.exit_code == 0, mined.output
+        drafts = list((knowledge / "drafts").glob("draft-*.yaml"))
+        planted = [d for d in drafts if sum(t in d.read_text(encoding="utf-8") for t in handed_off) >= 2]
+        assert len(planted) == 1, mined.output  # one question, one draft
+        draft = yaml.safe_load(planted[0].read_text(encoding="utf-8"))["draft"]
+        members = [draft["question"], *draft["paraphrases"]]
+        assert sum(t in members for t in handed_off) >= 0.8 * len(handed_off)
+        assert not set(members) - set(TRADE_IN) and draft["status"] == "draft" and draft["answer"] == ""
+        assert draft["mined"]["count"] >= len(handed_off) * 0.8 and draft["mined"]["reasons"]
+
+        assert CliRunner().invoke(main, ["kb", "validate"]).exit_code == 0
+        refused = CliRunner().invoke(main, ["kb", "approve", draft["id"]])
+        assert refused.exit_code == 1 and "no answer" in refused.output
+        approved = CliRunner().invoke(main, ["kb", "approve", draft["id"], "--id", "faq-trade-in", "--answer",
+                                             "亲，本店暂不支持以旧换新哦，可以关注店铺活动页的优惠券～"])
+        assert approved.exit_code == 0, approved.output
+        assert not planted[0].exists() and "faq-trade-in" in (knowledge / "faq" / "pre_sale.yaml").read_text(
+            encoding="utf-8")
+        assert "# " in (knowledge / "faq" / "pre_sale.yaml").read_text(encoding="utf-8")  # authors' comments kept
+
+        assert c.post("/v1/admin/reload", headers=AUTH).status_code == 200
+        answer = c.post("/v1/faq", json={"question": draft["question"]}).json()
+        assert answer["answered"] and answer["source"]["id"] == "faq-trade-in", answer
+
+    again = CliRunner().invoke(main, ["mine", "--min-count", "5"])  # approved questions are answered now
+    assert again.exit_code == 0 and not any(
+        sum(t in d.read_text(encoding="utf-8") for t in handed_off) >= 2 for d in (knowledge / "drafts").glob("*.yaml"))

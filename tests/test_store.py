@@ -123,7 +123,7 @@ def test_db_upgrade_command(db_url, monkeypatch):
         second = CliRunner().invoke(main, ["db", "upgrade"])
     finally:
         get_settings.cache_clear()
-    assert first.exit_code == 0 and "-> 0002" in first.output
+    assert first.exit_code == 0 and f"-> {db.head()}" in first.output
     assert second.exit_code == 0 and "up to date" in second.output
 
 
@@ -237,3 +237,35 @@ def test_report_command(app_client, db_url, monkeypatch):
     assert text.exit_code == 0 and "1 widget questions" in text.output
     assert json.loads(as_json.output)["requests"]["faq"] == 1
     assert backwards.exit_code == 1 and "after --to" in backwards.output
+
+
+def test_response_times_and_sla_deadlines(app_client):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from assist.store import stats
+
+    c = app_client
+    answers = [c.post("/v1/suggest", json={"message": m}).json()
+               for m in ("衣服不合适想退货 怎么申请", "发票怎么开", "退货运费谁出")]
+    assert all(a["escalation"]["sla_deadline"] for a in answers)
+    met, late, open_ = (a["request_id"] for a in answers)
+    assert c.post("/v1/feedback", json={"request_id": met, "client_key": "r1", "rank": 1, "action": "accepted",
+                                        "first_response_s": 42}).status_code == 201
+    assert c.post("/v1/feedback", json={"request_id": late, "client_key": "r2", "rank": 1, "action": "rejected",
+                                        "first_response_s": 900}).status_code == 201
+    assert c.post("/v1/feedback", json={"request_id": met, "client_key": "r3", "rank": 1, "action": "accepted",
+                                        "first_response_s": -1}).status_code == 422
+    store = c.app.state.store
+    assert store.log.flush()
+    with store.engine.begin() as conn:  # the invoice deadline passed with no reply sent
+        conn.execute(update(Interaction).where(Interaction.request_id == late)
+                     .values(sla_deadline=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)))
+    today = dt.datetime.now(dt.UTC).date()
+    r = stats.report(store.engine, *stats.window(today, today))
+    assert r["first_response"]["n"] == 2 and r["first_response"]["mean_s"] == 471.0
+    assert r["first_response"]["within_s"]["<=60"] == 1 and r["first_response"]["within_s"]["<=3600"] == 1
+    assert (r["sla"]["met"], r["sla"]["missed"], r["sla"]["open"]) == (1, 1, 1) and r["sla"]["met_rate"] == 0.5
+    assert sum(sum(v.values()) for v in r["sla"]["by_rule"].values()) == 3
+    assert "SLA deadlines: met 1, missed 1, open 1" in stats.table(r)

@@ -189,8 +189,11 @@ def public_binary_sentiment(name: str, split: str) -> list[tuple[str, str]]:
 
 
 def data_fingerprint(paths: list[Path]) -> str:
+    """Names and contents; a file outside the repository (another shop's knowledge) by its
+    last two path parts, so the same files give the same fingerprint wherever they lie."""
     h = hashlib.sha256()
     for p in sorted(paths):
-        h.update(p.relative_to(ROOT).as_posix().encode())
+        name = p.relative_to(ROOT) if p.is_relative_to(ROOT) else Path(*p.parts[-2:])
+        h.update(name.as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:12]

@@ -127,4 +127,8 @@ def interaction_row(*, endpoint: str, request_id: str, text: str, result: Sugges
         "top_confidence": shown[0]["confidence"] if shown else None,
         "suggestions": shown, "answered": answered, "handoff_reason": handoff, "versions": versions,
         "latency_ms": round(latency_ms, 3),
+        # In UTC like every other time stored (SQLite keeps the wall clock only).
+        "sla_deadline": (dt.datetime.fromisoformat(u.escalation.sla_deadline).astimezone(dt.UTC)
+                         if u and u.escalation.sla_deadline else None),
+        "sla_rule": u.escalation.sla_rule if u else None,
     }

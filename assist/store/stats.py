@@ -1,6 +1,7 @@
 """Operations analytics over the interaction log and feedback, in SQL (the same queries on
 SQLite and PostgreSQL): what was asked, what was answered, what agents did with the
-suggestions and why, where escalations went. `GET /v1/admin/stats` and `assist report`.
+suggestions and why, where escalations went, how fast agents replied and whether the SLA
+deadlines were met. `GET /v1/admin/stats` and `assist report`.
 Answers are counted per day and dimension as they are logged (add_counts), so a month's
 report reads those counts rather than a million rows."""
 
@@ -15,9 +16,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from assist.store.tables import Feedback, InteractionCount
+from assist.store.tables import Feedback, Interaction, InteractionCount
 
 TOP = 20
+# First-response time bands (seconds), for a distribution any database can count.
+RESPONSE_BANDS = (30, 60, 180, 600, 3600)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -81,6 +84,8 @@ def report(engine: Engine, start: dt.datetime, end: dt.datetime) -> dict[str, An
                       for r in rs or [])
         helpful = {h: k for h, k in s.execute(select(f.helpful, n).where(window, f.source == "widget")
                                               .group_by(f.helpful))}
+        responses = _first_responses(s, sidebar)
+        sla = _sla(s, start, end)
     get = lambda dim: counts.get(dim, Counter())
     faq_total, faq_answered = get("endpoint")["faq"], get("answered")["yes"]
     feedback_total = sum(actions.values())
@@ -104,7 +109,48 @@ def report(engine: Engine, start: dt.datetime, end: dt.datetime) -> dict[str, An
                         "reasons": [{"action": a, "reason": r, "n": k} for (a, r), k in why.most_common()]},
         "escalations": {"decisions": dict(get("escalation").most_common()), "routes": dict(get("route").most_common()),
                         "reasons": dict(get("reason").most_common())},
+        "first_response": responses,
+        "sla": sla,
     }
+
+
+def _first_responses(s: Session, sidebar: Any) -> dict[str, Any]:
+    """First-response times the agents' clients reported with their feedback: count, mean and
+    how many fell in each band (≤ 30 s, ≤ 1 min, …, over an hour)."""
+    f = Feedback
+    t = f.first_response_s
+    band = case(*((t <= b, str(b)) for b in RESPONSE_BANDS), else_="more")
+    rows = s.execute(select(band, func.count(), func.sum(t)).where(sidebar, t.is_not(None)).group_by(band)).all()
+    n = sum(k for _, k, _ in rows)
+    total = sum(float(v or 0) for _, _, v in rows)
+    by_band = {b: 0 for b in [*map(str, RESPONSE_BANDS), "more"]}
+    by_band.update({b: int(k) for b, k, _ in rows})
+    return {"n": n, "mean_s": round(total / n, 1) if n else None,
+            "within_s": {f"<={b}" if b != "more" else f">{RESPONSE_BANDS[-1]}": k for b, k in by_band.items()}}
+
+
+def _sla(s: Session, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """Answers logged in the window that came with an SLA deadline (returns within 1 working
+    day, repairs within 2 …): met when an agent sent a reply (accepted or edited a suggestion)
+    by the deadline, missed when the reply came later or the deadline passed without one,
+    open while the deadline is ahead and no reply is recorded. By the rule they follow."""
+    i, f = Interaction, Feedback
+    replied = (select(f.request_id, func.min(f.created_at).label("at"))
+               .where(f.source == "sidebar", f.action.in_(("accepted", "edited"))).group_by(f.request_id).subquery())
+    now = dt.datetime.now(dt.UTC)
+    state = case((replied.c.at.is_not(None) & (replied.c.at <= i.sla_deadline), "met"),
+                 (replied.c.at.is_not(None), "missed"),
+                 (i.sla_deadline < now, "missed"), else_="open")
+    rows = s.execute(select(i.sla_rule, state, func.count())
+                     .select_from(i).outerjoin(replied, replied.c.request_id == i.request_id)
+                     .where(i.created_at >= start, i.created_at < end, i.sla_deadline.is_not(None))
+                     .group_by(i.sla_rule, state)).all()
+    by_rule: dict[str, dict[str, int]] = {}
+    for rule, st, k in rows:
+        by_rule.setdefault(str(rule), {"met": 0, "missed": 0, "open": 0})[st] = int(k)
+    met, missed = sum(r["met"] for r in by_rule.values()), sum(r["missed"] for r in by_rule.values())
+    return {"met": met, "missed": missed, "open": sum(r["open"] for r in by_rule.values()),
+            "met_rate": _rate(met, met + missed), "by_rule": by_rule}
 
 
 def table(r: dict[str, Any]) -> str:
@@ -115,7 +161,11 @@ def table(r: dict[str, Any]) -> str:
              f"widget: deflection {w['deflection_rate']}, unanswered {w['unanswered_rate']}, handoffs {w['handoffs']}, "
              f"helpful {w['helpful']}",
              f"suggestions: {sg['feedback']} with feedback, acceptance {sg['acceptance_rate']}, actions {sg['actions']}",
-             f"escalations: {esc['decisions']}; routes {esc['routes']}; reasons {esc['reasons']}", "",
+             f"escalations: {esc['decisions']}; routes {esc['routes']}; reasons {esc['reasons']}",
+             f"first response (client-reported): {r['first_response']['n']} replies, mean "
+             f"{r['first_response']['mean_s']} s, {r['first_response']['within_s']}",
+             f"SLA deadlines: met {r['sla']['met']}, missed {r['sla']['missed']}, open {r['sla']['open']} "
+             f"(met rate {r['sla']['met_rate']}); by rule {r['sla']['by_rule']}", "",
              f"{'top entries':<40}{'n':>8}"]
     lines += [f"{x['entry_id']:<40}{x['n']:>8}" for x in r["top_entries"]]
     lines += ["", f"{'top intents':<40}{'n':>8}"] + [f"{x['intent']:<40}{x['n']:>8}" for x in r["top_intents"]]

@@ -41,6 +41,8 @@ class Interaction(Base):
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
     versions: Mapped[dict[str, str]] = mapped_column(JSON)
     latency_ms: Mapped[float] = mapped_column(Float)
+    sla_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # when the shop must have answered
+    sla_rule: Mapped[str | None] = mapped_column(String(64))
 
 
 class InteractionCount(Base):
@@ -77,6 +79,8 @@ class Feedback(Base):
     corrected_intent: Mapped[str | None] = mapped_column(String(32))
     answer_intent: Mapped[str | None] = mapped_column(String(32))  # the intent the service gave the answer
     corrected_escalation: Mapped[str | None] = mapped_column(String(16))
+    # Seconds from the customer's message to the agent's reply, as the agent's client measured it.
+    first_response_s: Mapped[float | None] = mapped_column(Float)
     agent_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_feedback_created_at_source", "created_at", "source"),)
