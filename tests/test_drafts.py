@@ -94,3 +94,32 @@ def test_clusters_hold_together_what_is_similar():
     sim = np.array([[1.0, 0.9, 0.8, 0.1], [0.9, 1.0, 0.85, 0.2], [0.8, 0.85, 1.0, 0.1], [0.1, 0.2, 0.1, 1.0]])
     assert clusters(sim, threshold=0.6) == [[0, 1, 2], [3]]
     assert len(clusters(sim, threshold=0.95)) == 4
+
+
+def test_the_admin_api_lists_approves_and_dismisses_drafts(pipeline, settings, kb_copy):
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from assist.api.app import create_app
+
+    token = "a-long-random-admin-token-for-drafts"
+    auth = {"authorization": f"Bearer {token}"}
+    s = settings.model_copy(update={"admin_token": SecretStr(token),
+                                    "paths": settings.paths.model_copy(update={"knowledge_dir": kb_copy})})
+    _draft(kb_copy)
+    with TestClient(create_app(s, pipeline=pipeline)) as c:
+        listed = c.get("/v1/admin/drafts", headers=auth).json()
+        assert [d["id"] for d in listed["drafts"]] == ["draft-0123abcd"] and listed["problems"] == []
+        no_answer = c.post("/v1/admin/drafts/draft-0123abcd/approve", json={}, headers=auth)
+        assert no_answer.status_code == 422 and no_answer.json()["error"]["code"] == "draft_invalid"
+        before = c.get("/v1/admin/versions", headers=auth).json()["versions"]["knowledge"]
+        ok = c.post("/v1/admin/drafts/draft-0123abcd/approve", headers=auth,
+                    json={"answer": "亲，本店暂不支持以旧换新哦", "id": "faq-trade-in"})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["versions"]["knowledge"] != before and "faq-trade-in" in ok.json()["done"]
+        answer = c.post("/v1/faq", json={"question": PHRASINGS[0]}).json()
+        assert (answer["source"] or {}).get("id") == "faq-trade-in" or any(
+            r["entry_id"] == "faq-trade-in" for r in answer["related"])
+        assert c.post("/v1/admin/drafts/draft-0123abcd/dismiss", headers=auth).status_code == 404
+        assert c.post("/v1/admin/drafts/not-a-draft/dismiss", headers=auth).status_code == 422
+        assert c.get("/v1/admin/drafts").status_code == 401

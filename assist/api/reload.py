@@ -42,12 +42,12 @@ class Reloader:
         it back when the new pipeline cannot load, so disk and service never disagree."""
         async with self._lock:
             if change is not None:
-                change()
+                await asyncio.to_thread(change)  # may read and check the knowledge base: off the loop
             try:
                 new = await asyncio.to_thread(AssistPipeline.load, self.settings)
             except AssistError as e:  # every knowledge error, or the first broken artifact
                 if undo is not None:
-                    undo()
+                    await asyncio.to_thread(undo)
                 raise ReloadRefused(e.problems or [str(e)]) from e
             old = self.app.state.pipeline
             self.installed(new)

@@ -104,3 +104,48 @@ async def rollback(request: Request, name: ModelName) -> dict[str, Any]:
     result = await request.app.state.reloader.reload(change=lambda: moved.extend(registry.rollback(root)),
                                                       undo=lambda: registry.promote(root, moved[0]))
     return {"model": name, "version": moved[1], "replaced": before, **result}
+
+
+class Approval(BaseModel):
+    answer: str | None = Field(default=None, min_length=4, max_length=4000,
+                               description="the entry's answer, written by a person (default: the draft's)")
+    id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=128,
+                           description="the new entry's id (default: faq-mined-<draft>)")
+
+
+DRAFT_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "no such draft"},
+    409: ADMIN_ERRORS[409],
+    422: {"model": ErrorBody, "description": "the draft cannot be approved as it is (no answer, a taken id …)"}}
+
+
+@router.get("/drafts")
+async def drafts(request: Request) -> dict[str, Any]:
+    """Draft FAQ entries mined from unanswered questions (`assist mine`), with any problems."""
+    from assist.ops.drafts import load_drafts
+
+    found, errors = await run_in_threadpool(load_drafts, request.app.state.settings.paths.knowledge_dir)
+    return {"drafts": [d.model_dump() for _, d in found], "problems": errors}
+
+
+@router.post("/drafts/{draft_id}/approve", responses=DRAFT_ERRORS)
+async def approve_draft(request: Request, draft_id: Annotated[str, Path(pattern=r"^draft-[a-z0-9-]+$")],
+                        body: Approval) -> dict[str, Any]:
+    """Move a draft into faq/ (checked against the whole knowledge base) and reload, so the
+    widget answers it."""
+    from assist.ops.drafts import approve
+
+    root = request.app.state.settings.paths.knowledge_dir
+    done: list[str] = []
+    result = await request.app.state.reloader.reload(
+        change=lambda: done.append(approve(root, draft_id, answer=body.answer, entry_id=body.id)))
+    return {"done": done[0], **result}
+
+
+@router.post("/drafts/{draft_id}/dismiss", responses={404: DRAFT_ERRORS[404]})
+async def dismiss_draft(request: Request, draft_id: Annotated[str, Path(pattern=r"^draft-[a-z0-9-]+$")]) -> dict[str, str]:
+    """Keep the draft as dismissed, so `assist mine` does not draft its question again."""
+    from assist.ops.drafts import dismiss
+
+    await run_in_threadpool(dismiss, request.app.state.settings.paths.knowledge_dir, draft_id)
+    return {"dismissed": draft_id}
