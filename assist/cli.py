@@ -124,6 +124,10 @@ def models_list(name: str | None) -> None:
 
 def _switched(name: str, old: str | None, new: str, reload_after: bool) -> None:
     click.echo(f"{name}: {new} in service (was {old})")
+    _maybe_reload(reload_after)
+
+
+def _maybe_reload(reload_after: bool) -> None:
     if not reload_after:
         click.echo("run `assist reload` (or restart the service) to use it")
         return
@@ -469,26 +473,37 @@ def train(model: str, out: Path | None) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Choice(["intent"]))
+@click.argument("model", type=click.Choice(["intent", "escalation", "all"]))
 @click.option("--promote/--no-promote", default=True, show_default=True,
               help="put the challenger in service when the gate passes it (--no-promote: keep it as a candidate)")
 @reload_option
 def retrain(model: str, promote: bool, reload_after: bool) -> None:
     """Train a challenger on the shipped data + imported sets + agents' corrections, compare it
     with the model in service on the same fixed sets, and promote it only when the gate passes
-    it (the table says why either way; a refused challenger stays listed as rejected)."""
+    it (the table says why either way; a refused challenger stays listed as rejected). `all`:
+    intent, then escalation, each skipped when there is nothing new to learn from."""
     settings = _settings()
     module = _training("retrain")
+    names = list(module.RETRAINERS) if model == "all" else [model]
+    promoted = []
     with _database() as engine:
-        try:
-            result = module.retrain_intent(settings, engine, promote=promote)
-        except AssistError as e:
-            raise click.ClickException(str(e)) from e
-    click.echo(result.report())
-    if result.decision.promote and promote:
-        _switched(model, result.champion, result.challenger, reload_after)
-    elif result.decision.promote:
-        click.echo(f"kept as a candidate: `assist models promote {model} {result.challenger}` puts it in service")
+        for name in names:
+            try:
+                result = module.RETRAINERS[name](settings, engine, promote=promote)
+            except AssistError as e:
+                if model != "all":
+                    raise click.ClickException(str(e)) from e
+                click.echo(f"{name}: {e}")
+                continue
+            click.echo(result.report())
+            if result.decision.promote and promote:
+                promoted.append(result)
+            elif result.decision.promote:
+                click.echo(f"kept as a candidate: `assist models promote {name} {result.challenger}` puts it in service")
+    for result in promoted:
+        click.echo(f"{result.name}: {result.challenger} in service (was {result.champion})")
+    if promoted:
+        _maybe_reload(reload_after)
 
 
 @main.command()

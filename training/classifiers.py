@@ -415,7 +415,7 @@ def _out_of_fold_sentiment(ctx: _Ctx, rows: list[Example]) -> dict[str, Sentimen
     return {chat: SentimentModel(classifier=clf) for fold, clf in zip(folds, fitted) for chat in fold}
 
 
-def _training_escalation_rows() -> list[Example]:
+def training_escalation_rows() -> list[Example]:
     """escalation.jsonl train groups and the written chats' train turns, plus ordinary intent
     messages as extra 'none' examples (complaint and human_agent excluded: they may well
     need a person)."""
@@ -427,33 +427,54 @@ def _training_escalation_rows() -> list[Example]:
     return rows
 
 
-def train_escalation(ctx: _Ctx, out: Destination, sentiment_dir: Path) -> tuple[str, str]:
+ESCALATION_PARAMS = {"C": 4.0, "ngram_max": 3, "embedding_weight": 4.0, "class_weight": "balanced",
+                     "max_features": 30000}
+
+
+def escalation_fingerprint(ctx: _Ctx, sentiment: SentimentModel) -> str:
     # The risk lexicon and the sentiment model make features: a change in either is a new model.
     lexicon = ctx.settings.paths.knowledge_dir / "lexicon" / "risk_terms.tsv"
-    sentiment = SentimentModel.load(sentiment_dir)
     fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()] + [lexicon])
-    fingerprint = hashlib.sha256(f"{fingerprint}:{sentiment.version}".encode()).hexdigest()
-    rows = _training_escalation_rows()
-    texts, feats, hard = _escalation_rows(ctx, sentiment, rows, _out_of_fold_sentiment(ctx, rows))
+    return hashlib.sha256(f"{fingerprint}:{sentiment.version}".encode()).hexdigest()
+
+
+def escalation_inputs(ctx: _Ctx, sentiment: SentimentModel, rows: list[Example]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Features of training rows, each chat read by a sentiment model fitted without it."""
+    return _escalation_rows(ctx, sentiment, rows, _out_of_fold_sentiment(ctx, rows))
+
+
+def fit_escalation(texts: list[str], feats: np.ndarray, labels: list[str], params: dict[str, Any],
+                   weights: np.ndarray | None = None) -> EscalationModel:
+    clf = TextClassifier(**{k: params[k] for k in ESCALATION_PARAMS}).fit(texts, labels, feats, weights)
+    return EscalationModel(classifier=clf, escalate_threshold=params["escalate_threshold"], watch_threshold=0.5)
+
+
+def save_escalation(ctx: _Ctx, out: Destination, model: EscalationModel, *, params: dict, metrics: dict,  # type: ignore[type-arg]
+                    fingerprint: str) -> dict:  # type: ignore[type-arg]
+    card = ESCALATION_CARD.replace("{table}", _escalation_table(metrics))
+    return _save(out, "escalation", model.save, params=params, metrics=metrics, labels=list(DECISIONS),
+                 fingerprint=fingerprint, embedding=ctx.encoder.version, card=card)
+
+
+def train_escalation(ctx: _Ctx, out: Destination, sentiment_dir: Path) -> tuple[str, str]:
+    sentiment = SentimentModel.load(sentiment_dir)
+    rows = training_escalation_rows()
+    texts, feats, hard = escalation_inputs(ctx, sentiment, rows)
     labels, groups = [e.label for e in rows], [e.group for e in rows]
-    params = {"C": 4.0, "ngram_max": 3, "embedding_weight": 4.0, "class_weight": "balanced", "max_features": 30000}
-    _, oof, classes = _cv_score(lambda: TextClassifier(**params), texts, labels, groups, feats)
+    _, oof, classes = _cv_score(lambda: TextClassifier(**ESCALATION_PARAMS), texts, labels, groups, feats)
     # Hard signals escalate anyway, so the threshold only has to catch the rest.
     p_oof = np.where(hard, 1.0, oof[:, classes.index("escalate")])
     threshold, curve = _pick_threshold(p_oof, np.array(labels) == "escalate", min_precision=MIN_PRECISION)
-    clf = TextClassifier(**params).fit(texts, labels, feats)
-    model = EscalationModel(classifier=clf, escalate_threshold=threshold, watch_threshold=0.5)
-    metrics = _eval_escalation(ctx, sentiment, model)
+    params = {**ESCALATION_PARAMS, "escalate_threshold": threshold}
+    model = fit_escalation(texts, feats, labels, params)
+    metrics = eval_escalation(ctx, sentiment, model)
     metrics["escalate_threshold"] = round(threshold, 4)
     metrics["threshold_rule"] = f"lowest threshold with out-of-fold precision >= {MIN_PRECISION}"
     metrics["oof_curve"] = curve
-    table = _escalation_table(metrics)
-    card = ESCALATION_CARD.replace("{table}", table)
-    manifest = _save(out, "escalation", model.save, params={**params, "escalate_threshold": threshold},
-                     metrics=metrics, labels=list(DECISIONS), fingerprint=fingerprint,
-                     embedding=ctx.encoder.version, card=card)
+    manifest = save_escalation(ctx, out, model, params=params, metrics=metrics,
+                               fingerprint=escalation_fingerprint(ctx, sentiment))
     _write_report("escalation", {"model": manifest["version"], **metrics})
-    return manifest["version"], f"trained escalation {manifest['version']}\n{table}"
+    return manifest["version"], f"trained escalation {manifest['version']}\n{_escalation_table(metrics)}"
 
 
 MIN_PRECISION = 0.80
@@ -473,7 +494,7 @@ def _pick_threshold(p: np.ndarray, positive: np.ndarray, *, min_precision: float
     return (ok[0]["threshold"] if ok else 0.5), curve
 
 
-def _eval_escalation(ctx: _Ctx, sentiment: SentimentModel, model: EscalationModel) -> dict:  # type: ignore[type-arg]
+def eval_escalation(ctx: _Ctx, sentiment: SentimentModel, model: EscalationModel) -> dict:  # type: ignore[type-arg]
     test = [e for e in escalation_examples() if e.split == "test"]
     texts, feats, hard = _escalation_rows(ctx, sentiment, test)
     proba = model.classifier.predict_proba(texts, feats)
@@ -584,6 +605,6 @@ def evaluate(name: str, *, settings: Settings) -> str:
         _write_report("sentiment", {"model": version, **metrics})
         return _sentiment_table(metrics)
     sentiment = SentimentModel.load(settings.model_path("sentiment"))
-    metrics = _eval_escalation(ctx, sentiment, EscalationModel.load(folder))
+    metrics = eval_escalation(ctx, sentiment, EscalationModel.load(folder))
     _write_report("escalation", {"model": version, **metrics})
     return _escalation_table(metrics)

@@ -1,4 +1,4 @@
-"""`assist retrain intent`: a challenger trained on the shipped data plus what ops gave
+"""`assist retrain intent|escalation`: a challenger trained on the shipped data plus what ops gave
 (corrected intents from the feedback, imported sets), measured beside the champion on the same
 fixed sets, and put in service only when the promotion gate (assist/ops/gate.py) says so.
 
@@ -12,29 +12,38 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 from tqdm import tqdm
 
 from assist.artifacts import read_manifest
-from assist.classify.models import IntentModel
+from assist.classify.models import EscalationModel, IntentModel, SentimentModel
 from assist.config import Settings
 from assist.errors import InvalidInput
 from assist.normalize import normalize_text
 from assist.ops import gate, learning, registry
 from assist.ops.registry import Destination
+from assist.pipeline import AssistPipeline
 from training import real_traffic
 from training.classifiers import (
     _Ctx,
     _eval_intent,
+    escalation_fingerprint,
+    escalation_inputs,
+    eval_escalation,
+    fit_escalation,
     fit_intent,
     intent_fingerprint,
     intent_train_examples,
     model_version,
+    save_escalation,
     save_intent,
+    training_escalation_rows,
 )
 from training.data import Example
+from training.eval_real_traffic import evaluate_real
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class Retrained:
 
 
 def _examples(rows: list[learning.Labelled], split: str) -> list[Example]:
-    return [Example(text=r.text, label=r.intent, group=f"{r.source}:{r.key}", history=r.history,
+    return [Example(text=r.text, label=r.label, group=f"{r.source}:{r.key}", history=r.history,
                     source=r.source, split=split) for r in rows if normalize_text(r.text)]
 
 
@@ -104,6 +113,11 @@ def intent_metrics(settings: Settings, champ: dict, chall: dict,  # type: ignore
     return m
 
 
+def nothing_to_learn(what: str) -> InvalidInput:
+    return InvalidInput(f"nothing new to learn from: no corrected or confirmed {what} in the feedback (outside the "
+                        "held-out slice) and no imported sets (`assist data import FILE`)")
+
+
 def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
     steps = tqdm(total=5, desc="retrain intent", unit="step")
     root = settings.model_root("intent")
@@ -112,11 +126,10 @@ def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) 
     params = read_manifest(champion_dir)["params"]
 
     steps.set_postfix_str("gathering feedback and imported sets")
-    data = learning.gather(engine, settings.paths.data_dir, holdout_share=settings.retrain.holdout_share)
+    data = learning.gather(engine, settings.paths.data_dir, what="intent", holdout_share=settings.retrain.holdout_share)
     if not data.train:
         steps.close()
-        raise InvalidInput("nothing new to learn from: no corrected intents in the feedback (outside the held-out "
-                           "slice) and no imported sets (`assist data import FILE`)")
+        raise nothing_to_learn("intents")
     ctx = _Ctx(settings)
     shipped, template_test = intent_train_examples(ctx)
     extra = _examples(data.train, "train")
@@ -154,3 +167,108 @@ def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) 
     steps.update()
     steps.close()
     return Retrained("intent", champion.version, version, decision, data.counts())
+
+
+# --- escalation ---------------------------------------------------------------------------
+
+def _f1(recall: float | None, precision: float | None) -> float | None:
+    if recall is None or precision is None:
+        return None
+    return round(2 * recall * precision / (recall + precision), 4) if recall + precision else 0.0
+
+
+def _escalation_measures(ctx: _Ctx, pipeline: AssistPipeline, sentiment: SentimentModel, model: EscalationModel,
+                         holdout: list[learning.Labelled], real_dev: bool) -> dict[str, float | None]:
+    """The model in the service's own path (signals, evidence rule) on each fixed set."""
+    assert pipeline.understander is not None
+    pipeline.understander.escalation = model
+    own = eval_escalation(ctx, sentiment, model)
+    out: dict[str, float | None] = {
+        "own_recall": own["escalate_recall"], "own_precision": own["escalate_precision"],
+        "own_f1": _f1(own["escalate_recall"], own["escalate_precision"]), "own_ece": own["escalate_ece"]}
+    if real_dev:
+        real = evaluate_real(pipeline, real_traffic.DEV_FILES)["escalation"]
+        out.update(real_recall=real["recall"], real_precision=real["precision"],
+                   real_f1=_f1(real["recall"], real["precision"]))
+    right = 0
+    for r in holdout:
+        message, past = pipeline.parse(r.text, list(r.history))
+        u = pipeline.understand(message, past, None)
+        right += (u is not None and u.escalation.decision == "escalate") == (r.label == "escalate")
+    out["holdout_accuracy"] = round(right / len(holdout), 4) if holdout else None
+    return out
+
+
+def escalation_metrics(settings: Settings, champ: dict[str, float | None], chall: dict[str, float | None],
+                       n_holdout: int) -> list[gate.Metric]:
+    r = settings.retrain
+    on_holdout = n_holdout >= r.min_holdout
+
+    def m(name: str, key: str, **kw: Any) -> gate.Metric:
+        return gate.Metric(name, champ.get(key), chall.get(key), **kw)
+
+    return [m("held-out feedback: escalate or not, accuracy", "holdout_accuracy",
+              role="primary" if on_holdout else "info"),
+            m("own test split: escalate F1", "own_f1", role="guard" if on_holdout else "primary",
+              tolerance=r.tolerance),
+            m("own test split: escalate recall", "own_recall", tolerance=r.tolerance),
+            m("own test split: escalate precision", "own_precision", tolerance=r.tolerance),
+            m("own test split: calibration error (ECE)", "own_ece", higher_is_better=False, tolerance=r.ece_tolerance),
+            m("real-traffic dev: escalate F1", "real_f1", tolerance=r.small_set_tolerance),
+            m("real-traffic dev: escalate recall", "real_recall", role="info"),
+            m("real-traffic dev: escalate precision", "real_precision", role="info")]
+
+
+def retrain_escalation(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
+    steps = tqdm(total=5, desc="retrain escalation", unit="step")
+    root = settings.model_root("escalation")
+    champion_dir = registry.resolve(root)
+    champion = EscalationModel.load(champion_dir)
+    params = read_manifest(champion_dir)["params"]
+
+    steps.set_postfix_str("gathering feedback and imported sets")
+    data = learning.gather(engine, settings.paths.data_dir, what="escalation",
+                           holdout_share=settings.retrain.holdout_share)
+    if not data.train:
+        steps.close()
+        raise nothing_to_learn("escalation decisions")
+    ctx = _Ctx(settings)
+    sentiment = SentimentModel.load(settings.model_path("sentiment"))
+    shipped = training_escalation_rows()
+    extra = _examples(data.train, "train")
+    steps.update()
+
+    steps.set_postfix_str(f"fitting on {len(shipped)} shipped + {len(extra)} new turns")
+    texts, feats, _ = escalation_inputs(ctx, sentiment, shipped + extra)
+    weights = np.concatenate([np.ones(len(shipped)), np.full(len(extra), settings.retrain.feedback_weight)])
+    challenger = fit_escalation(texts, feats, [e.label for e in shipped + extra], params, weights)
+    steps.update()
+
+    pipeline = AssistPipeline.load(settings)
+    real_dev = bool(_real_dev())
+    steps.set_postfix_str("measuring the champion")
+    champ = _escalation_measures(ctx, pipeline, sentiment, champion, data.holdout, real_dev)
+    steps.update()
+    steps.set_postfix_str("measuring the challenger")
+    chall = _escalation_measures(ctx, pipeline, sentiment, challenger, data.holdout, real_dev)
+    steps.update()
+
+    decision = gate.decide(escalation_metrics(settings, champ, chall, len(data.holdout)))
+    fingerprint = f"{escalation_fingerprint(ctx, sentiment)}+{data.digest()}"
+    version = model_version(fingerprint, params)
+    if version == champion.version:
+        steps.close()
+        raise InvalidInput(f"escalation {version} in service was trained on this same data: nothing to retrain")
+    metrics = {**eval_escalation(ctx, sentiment, challenger), "gate": decision.as_dict(), "champion": champion.version,
+               "learned_from": data.counts()}
+    save_escalation(ctx, Destination(root), challenger, params=params, metrics=metrics, fingerprint=fingerprint)
+    registry.write_gate(root / version, {**decision.as_dict(), "champion": champion.version,
+                                         "learned_from": data.counts()})
+    if decision.promote and promote:
+        registry.promote(root, version)
+    steps.update()
+    steps.close()
+    return Retrained("escalation", champion.version, version, decision, data.counts())
+
+
+RETRAINERS = {"intent": retrain_intent, "escalation": retrain_escalation}

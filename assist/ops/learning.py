@@ -1,5 +1,5 @@
-"""What ops give the models to learn from: intents corrected (or confirmed) by agents' feedback,
-and the sets brought in by `assist data import`. A fixed slice of the feedback (chosen by a digest of
+"""What ops give the models to learn from: intents and escalation decisions corrected (or
+confirmed) by agents' feedback, and the sets brought in by `assist data import`. A fixed slice of the feedback (chosen by a digest of
 the message, so a question repeated word for word stays on one side) is held out: it never
 trains, and the promotion gate measures champion and challenger on it."""
 
@@ -20,7 +20,7 @@ from assist.store.tables import Feedback, Interaction
 @dataclass(frozen=True)
 class Labelled:
     text: str                 # masked, as the log and the imported sets keep it
-    intent: str
+    label: str                # an intent, or an escalation decision (none | watch | escalate)
     source: str               # feedback | imported:<set name>
     key: str                  # the request id, or set:line — names the row in reports
     history: tuple[str, ...] = ()
@@ -33,7 +33,7 @@ class LearningData:
 
     def digest(self) -> str:
         """Changes whenever what the models would learn from changes."""
-        body = json.dumps(sorted((r.text, r.intent, r.source) for r in self.train), ensure_ascii=False)
+        body = json.dumps(sorted((r.text, r.label, r.source) for r in self.train), ensure_ascii=False)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
     def counts(self) -> dict[str, int]:
@@ -44,27 +44,31 @@ class LearningData:
         return out
 
 
-def feedback_intents(engine: Engine) -> list[Labelled]:
-    """Each logged message's intent as agents' feedback tells it: the intent an agent corrected
-    it to, or, where a suggestion was accepted or edited without a correction, the intent the
-    service gave (confirmed; without these the held-out slice would hold only the champion's
-    mistakes). The latest feedback on a message wins."""
-    query = (select(Interaction.message, Interaction.intent, Feedback.corrected_intent, Feedback.request_id)
+def feedback_labels(engine: Engine, what: str) -> list[Labelled]:
+    """Each logged message's intent (what="intent") or escalation decision ("escalation") as
+    agents' feedback tells it: what an agent corrected it to, or, where a suggestion was
+    accepted or edited without a correction, what the service gave (confirmed; without these
+    the held-out slice would hold only the champion's mistakes). The latest feedback on a
+    message wins."""
+    given_col, corrected_col = ((Interaction.intent, Feedback.corrected_intent) if what == "intent"
+                                else (Interaction.escalation, Feedback.corrected_escalation))
+    query = (select(Interaction.message, given_col, corrected_col, Feedback.request_id)
              .join(Interaction, Interaction.request_id == Feedback.request_id)
-             .where(Feedback.corrected_intent.is_not(None) | Feedback.action.in_(("accepted", "edited")))
+             .where(corrected_col.is_not(None) | Feedback.action.in_(("accepted", "edited")))
              .order_by(Feedback.created_at, Feedback.id))
     latest: dict[str, Labelled] = {}
     with Session(engine) as s:
         for message, given, corrected, request_id in s.execute(query):
-            intent = corrected or given
-            if intent:
+            label = corrected or given
+            if label:
                 source = "feedback" if corrected else "confirmed"
-                latest[request_id] = Labelled(text=message, intent=intent, source=source, key=request_id)
+                latest[request_id] = Labelled(text=message, label=label, source=source, key=request_id)
     return list(latest.values())
 
 
-def imported_intents(data_dir: Path) -> list[Labelled]:
-    """Every row of every imported set (<data_dir>/imported/, see ops/imports.py)."""
+def imported_labels(data_dir: Path, what: str) -> list[Labelled]:
+    """Every row of every imported set (<data_dir>/imported/, see ops/imports.py) that has the
+    label: its intent, or for escalation its escalate column (true → escalate, false → none)."""
     folder = data_dir / "imported"
     manifest = folder / "manifest.json"
     if not manifest.exists():
@@ -74,8 +78,11 @@ def imported_intents(data_dir: Path) -> list[Labelled]:
         lines = (folder / s["file"]).read_text(encoding="utf-8").splitlines()
         for n, line in enumerate(lines, 1):
             row = json.loads(line)
-            out.append(Labelled(text=row["text"], intent=row["intent"], source=f"imported:{s['name']}",
-                                key=f"{s['file']}:{n}", history=tuple(row.get("history") or ())))
+            label = row["intent"] if what == "intent" else (
+                None if row.get("escalate") is None else "escalate" if row["escalate"] else "none")
+            if label is not None:
+                out.append(Labelled(text=row["text"], label=label, source=f"imported:{s['name']}",
+                                    key=f"{s['file']}:{n}", history=tuple(row.get("history") or ())))
     return out
 
 
@@ -84,8 +91,9 @@ def held_out(text: str, share: float) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < share
 
 
-def gather(engine: Engine, data_dir: Path, *, holdout_share: float) -> LearningData:
-    feedback = feedback_intents(engine)
+def gather(engine: Engine, data_dir: Path, *, what: str, holdout_share: float) -> LearningData:
+    """what: "intent" or "escalation"."""
+    feedback = feedback_labels(engine, what)
     holdout = [r for r in feedback if held_out(r.text, holdout_share)]
-    train = [r for r in feedback if not held_out(r.text, holdout_share)] + imported_intents(data_dir)
+    train = [r for r in feedback if not held_out(r.text, holdout_share)] + imported_labels(data_dir, what)
     return LearningData(train=train, holdout=holdout)
