@@ -11,7 +11,9 @@ corrections (what ops asked for), else macro-F1 on the template test split."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -118,6 +120,30 @@ def nothing_to_learn(what: str) -> InvalidInput:
                         "held-out slice) and no imported sets (`assist data import FILE`)")
 
 
+def _new_version(name: str, champion: str, fingerprint: str, params: dict[str, Any], steps: tqdm) -> str:  # type: ignore[type-arg]
+    """The challenger's version, known before any training: the same data and recipe as the
+    model in service is nothing to retrain."""
+    version = model_version(fingerprint, params)
+    if version == champion:
+        steps.close()
+        raise InvalidInput(f"{name} {version} in service was trained on this same data: nothing to retrain")
+    return version
+
+
+def _conclude(result: Retrained, root: Path, promote: bool, steps: tqdm,  # type: ignore[type-arg]
+              save: Callable[[dict[str, Any]], object]) -> Retrained:
+    """Keep the challenger as a version with the gate's decision; promote it if the gate says so."""
+    record = {"gate": result.decision.as_dict(), "champion": result.champion, "learned_from": result.data}
+    save(record)
+    registry.write_gate(root / result.challenger, {**result.decision.as_dict(), "champion": result.champion,
+                                                   "learned_from": result.data})
+    if result.decision.promote and promote:
+        registry.promote(root, result.challenger)
+    steps.update()
+    steps.close()
+    return result
+
+
 def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
     steps = tqdm(total=5, desc="retrain intent", unit="step")
     root = settings.model_root("intent")
@@ -131,6 +157,8 @@ def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) 
         steps.close()
         raise nothing_to_learn("intents")
     ctx = _Ctx(settings)
+    fingerprint = f"{intent_fingerprint(ctx)}+{data.digest()}"
+    version = _new_version("intent", champion.version, fingerprint, params, steps)
     shipped, template_test = intent_train_examples(ctx)
     extra = _examples(data.train, "train")
     steps.update()
@@ -150,23 +178,12 @@ def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) 
     steps.update()
 
     decision = gate.decide(intent_metrics(settings, champ, chall, lat, len(sets["holdout"])))
-    fingerprint = f"{intent_fingerprint(ctx)}+{data.digest()}"
-    version = model_version(fingerprint, params)
-    if version == champion.version:
-        steps.close()
-        raise InvalidInput(f"intent {version} in service was trained on this same data: nothing to retrain")
-    metrics = {"test": chall["template"], "gate": decision.as_dict(), "champion": champion.version,
-               "learned_from": data.counts(), "accuracy": chall["template"]["accuracy"],
+    metrics = {"test": chall["template"], "accuracy": chall["template"]["accuracy"],
                "macro_f1": chall["template"]["macro_f1"], "ece": chall["template"]["ece"]}
-    save_intent(ctx, Destination(root), challenger, params=params, metrics=metrics, fingerprint=fingerprint,
-                summary=chall["template"])
-    registry.write_gate(root / version, {**decision.as_dict(), "champion": champion.version,
-                                         "learned_from": data.counts()})
-    if decision.promote and promote:
-        registry.promote(root, version)
-    steps.update()
-    steps.close()
-    return Retrained("intent", champion.version, version, decision, data.counts())
+    result = Retrained("intent", champion.version, version, decision, data.counts())
+    return _conclude(result, root, promote, steps, lambda m: save_intent(
+        ctx, Destination(root), challenger, params=params, metrics={**metrics, **m}, fingerprint=fingerprint,
+        summary=chall["template"]))
 
 
 # --- escalation ---------------------------------------------------------------------------
@@ -234,6 +251,8 @@ def retrain_escalation(settings: Settings, engine: Engine, *, promote: bool = Tr
         raise nothing_to_learn("escalation decisions")
     ctx = _Ctx(settings)
     sentiment = SentimentModel.load(settings.model_path("sentiment"))
+    fingerprint = f"{escalation_fingerprint(ctx, sentiment)}+{data.digest()}"
+    version = _new_version("escalation", champion.version, fingerprint, params, steps)
     shipped = training_escalation_rows()
     extra = _examples(data.train, "train")
     steps.update()
@@ -254,21 +273,10 @@ def retrain_escalation(settings: Settings, engine: Engine, *, promote: bool = Tr
     steps.update()
 
     decision = gate.decide(escalation_metrics(settings, champ, chall, len(data.holdout)))
-    fingerprint = f"{escalation_fingerprint(ctx, sentiment)}+{data.digest()}"
-    version = model_version(fingerprint, params)
-    if version == champion.version:
-        steps.close()
-        raise InvalidInput(f"escalation {version} in service was trained on this same data: nothing to retrain")
-    metrics = {**eval_escalation(ctx, sentiment, challenger), "gate": decision.as_dict(), "champion": champion.version,
-               "learned_from": data.counts()}
-    save_escalation(ctx, Destination(root), challenger, params=params, metrics=metrics, fingerprint=fingerprint)
-    registry.write_gate(root / version, {**decision.as_dict(), "champion": champion.version,
-                                         "learned_from": data.counts()})
-    if decision.promote and promote:
-        registry.promote(root, version)
-    steps.update()
-    steps.close()
-    return Retrained("escalation", champion.version, version, decision, data.counts())
+    metrics = eval_escalation(ctx, sentiment, challenger)
+    result = Retrained("escalation", champion.version, version, decision, data.counts())
+    return _conclude(result, root, promote, steps, lambda m: save_escalation(
+        ctx, Destination(root), challenger, params=params, metrics={**metrics, **m}, fingerprint=fingerprint))
 
 
 RETRAINERS = {"intent": retrain_intent, "escalation": retrain_escalation}
