@@ -473,7 +473,7 @@ def train(model: str, out: Path | None) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Choice(["intent", "escalation", "all"]))
+@click.argument("model", type=click.Choice(["intent", "escalation", "ranker", "all"]))
 @click.option("--promote/--no-promote", default=True, show_default=True,
               help="put the challenger in service when the gate passes it (--no-promote: keep it as a candidate)")
 @reload_option
@@ -481,7 +481,8 @@ def retrain(model: str, promote: bool, reload_after: bool) -> None:
     """Train a challenger on the shipped data + imported sets + agents' corrections, compare it
     with the model in service on the same fixed sets, and promote it only when the gate passes
     it (the table says why either way; a refused challenger stays listed as rejected). `all`:
-    intent, then escalation, each skipped when there is nothing new to learn from."""
+    intent, escalation, then the ranker (it reads the intent model), each skipped when there is
+    nothing new to learn from."""
     settings = _settings()
     module = _training("retrain")
     names = list(module.RETRAINERS) if model == "all" else [model]

@@ -195,3 +195,39 @@ def test_escalation_corrections_go_through_the_gate(loop_env):
     else:
         assert "REJECT" in run.output and challenger.state == "rejected"
         assert registry.in_service(models / "escalation") == champion
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_suggestion_feedback_retrains_the_ranker_through_the_gate(loop_env):
+    """Agents pick the right entry where the top suggestion was wrong (and reject the wrong
+    one): question → entry pairs for the ranker, judged by the same gate."""
+    models = loop_env
+    (models / "ranker").unlink()  # a private copy: retraining writes beside the shipped version
+    shipped = registry.resolve(ROOT / "models" / "ranker")
+    shutil.copytree(shipped, models / "ranker" / shipped.name)
+    registry.promote(models / "ranker", shipped.name)
+    dev = [json.loads(x) for x in (ROOT / "training" / "data" / "retrieval" / "dev_questions.jsonl")
+           .read_text(encoding="utf-8").splitlines()]
+    with TestClient(create_app(get_settings())) as c:
+        _ready(c)
+        sent = 0
+        for n, q in enumerate(dev[:150]):
+            answer = _suggest(c, q["query"])
+            faqs = [s["entry_id"] for s in answer["suggestions"] if s["kind"] == "faq"]
+            if not faqs:
+                continue
+            gold = q["relevant_ids"][0]
+            if faqs[0] != gold:
+                c.post("/v1/feedback", json={"request_id": answer["request_id"], "client_key": f"no-{n}",
+                                             "entry_id": faqs[0], "action": "rejected", "reasons": ["wrong_answer"]})
+            body = {"request_id": answer["request_id"], "client_key": f"ok-{n}", "entry_id": gold, "action": "accepted"}
+            assert c.post("/v1/feedback", json=body).status_code == 201
+            sent += 1
+        assert sent > 50 and c.app.state.store.log.flush()
+    run = CliRunner().invoke(main, ["retrain", "ranker", "--no-reload"])
+    print(run.output)
+    assert run.exit_code == 0, run.output
+    assert "held-out feedback: pairs kept right" in run.output and "shopper questions: R@1" in run.output
+    [challenger] = [v for v in registry.versions(models / "ranker") if v.version != shipped.name]
+    assert challenger.gate is not None and challenger.gate["champion"] == shipped.name
+    assert (registry.in_service(models / "ranker") == challenger.version) == challenger.gate["promote"]

@@ -72,6 +72,7 @@ class Query:
     kind: str                     # heldout | indexed | oos | dev | dev_oos
     X: np.ndarray | None = None
     ids: list[str] = dataclasses.field(default_factory=list)  # candidates, in fused retrieval order
+    weight: float = 1.0           # how much its rows count (ops' feedback more than a phrasing)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -150,8 +151,9 @@ def _fit(queries: list[Query]) -> Any:
 
     X = np.vstack([q.X for q in queries if len(q.ids)])
     y = np.concatenate([[1.0 if i in q.gold else 0.0 for i in q.ids] for q in queries if len(q.ids)])
+    w = np.concatenate([[q.weight] * len(q.ids) for q in queries if len(q.ids)])
     params = {**PARAMS, "monotone_constraints": [MONOTONE.get(f, 0) for f in FEATURES]}
-    return lgb.train(params, lgb.Dataset(X, y, feature_name=list(FEATURES)), num_boost_round=ROUNDS)
+    return lgb.train(params, lgb.Dataset(X, y, weight=w, feature_name=list(FEATURES)), num_boost_round=ROUNDS)
 
 
 def _top(raw: np.ndarray, ids: list[str]) -> tuple[list[str], float, float]:
@@ -189,31 +191,13 @@ def _pick_thresholds(conf: np.ndarray, margin: np.ndarray, correct: np.ndarray, 
     return best
 
 
-def train(*, settings: Settings, out: Path | None = None) -> str:
-    pipeline = AssistPipeline.load(settings, with_ranker=False)
-    assert pipeline.understander is not None
-    queries = training_queries(pipeline)
-    # Out-of-fold scores for the report (and the calibration when there is no dev set);
-    # out-of-scope questions train too, as queries whose every candidate is wrong.
-    oof: dict[int, np.ndarray] = {}
-    for tr, va in tqdm(list(GroupKFold(n_splits=FOLDS).split(queries, groups=[q.group for q in queries])),
-                       desc="ranker CV"):
-        booster = _fit([queries[i] for i in tr])
-        for i in va:
-            oof[i] = booster.predict(queries[i].X, raw_score=True) if len(queries[i].ids) else np.zeros(0)
-    tops, margins, correct, flags, r1_fused, r1_oof = [], [], [], [], [], []
-    for i, q in enumerate(queries):
-        if q.kind == "indexed":
-            continue  # trivially right; the calibration is about new questions
-        ranked, top, margin = _top(oof[i], q.ids)
-        tops.append(top)
-        margins.append(margin)
-        correct.append(bool(ranked) and ranked[0] in q.gold)
-        flags.append(not q.gold)
-        if q.gold:
-            r1_oof.append(correct[-1])
-            r1_fused.append(bool(q.ids) and q.ids[0] in q.gold)
+def fit_and_calibrate(pipeline: AssistPipeline, queries: list[Query],
+                      fallback: tuple[list[float], list[float], list[bool], list[bool]]) -> tuple[LearnedRanker, dict[str, Any]]:
+    """The booster on every query, its top score calibrated (isotonic) and the widget's
+    thresholds chosen on the dev questions (or, without them, on `fallback`: out-of-fold
+    (top, margin, correct, out-of-scope) of the training queries)."""
     booster = _fit(queries)
+    tops, margins, correct, flags = fallback
     dev = dev_queries(pipeline)
     if dev:
         # Calibrate where the service works: new questions in the full index, with the
@@ -240,28 +224,71 @@ def train(*, settings: Settings, out: Path | None = None) -> str:
                            calibration_y=np.asarray(iso.y_thresholds_),
                            answer_threshold=chosen["answer_threshold"], min_margin=chosen["min_margin"],
                            min_similarity=chosen["min_similarity"])
+    return ranker, chosen
+
+
+def train(*, settings: Settings, out: Path | None = None) -> str:
+    pipeline = AssistPipeline.load(settings, with_ranker=False)
+    assert pipeline.understander is not None
+    queries = training_queries(pipeline)
+    # Out-of-fold scores for the report (and the calibration when there is no dev set);
+    # out-of-scope questions train too, as queries whose every candidate is wrong.
+    oof: dict[int, np.ndarray] = {}
+    for tr, va in tqdm(list(GroupKFold(n_splits=FOLDS).split(queries, groups=[q.group for q in queries])),
+                       desc="ranker CV"):
+        booster = _fit([queries[i] for i in tr])
+        for i in va:
+            oof[i] = booster.predict(queries[i].X, raw_score=True) if len(queries[i].ids) else np.zeros(0)
+    tops, margins, correct, flags, r1_fused, r1_oof = [], [], [], [], [], []
+    for i, q in enumerate(queries):
+        if q.kind == "indexed":
+            continue  # trivially right; the calibration is about new questions
+        ranked, top, margin = _top(oof[i], q.ids)
+        tops.append(top)
+        margins.append(margin)
+        correct.append(bool(ranked) and ranked[0] in q.gold)
+        flags.append(not q.gold)
+        if q.gold:
+            r1_oof.append(correct[-1])
+            r1_fused.append(bool(q.ids) and q.ids[0] in q.gold)
+    ranker, chosen = fit_and_calibrate(pipeline, queries, fallback=(tops, margins, correct, flags))
     cv = {"queries": {k: sum(q.kind == k for q in queries) for k in ("heldout", "indexed", "oos")},
           "oof_r1_ranker": round(float(np.mean(r1_oof)), 4), "oof_r1_fused": round(float(np.mean(r1_fused)), 4),
           "widget_on_calibration_set": chosen,
-          "importance_gain": dict(zip(FEATURES, np.round(booster.feature_importance("gain"), 1).tolist()))}
+          "importance_gain": dict(zip(FEATURES, np.round(ranker.booster.feature_importance("gain"), 1).tolist()))}  # type: ignore[attr-defined]
     dest = Destination(out, versioned=False) if out else Destination(settings.model_root("ranker"))
-    params = {**PARAMS, "monotone": MONOTONE, "rounds": ROUNDS, "candidates": RANK_CANDIDATES, "features": list(FEATURES),
-              "intent_version": pipeline.understander.intent.version}
-    fingerprint = data_fingerprint([*sorted(RETRIEVAL.glob("*.jsonl")),
-                                    *sorted((settings.paths.knowledge_dir / "faq").glob("*.yaml"))])
+    params, fingerprint = ranker_params(pipeline), ranker_fingerprint(settings)
     version = model_version(fingerprint, params)
-    with atomic_folder(dest.path(version)) as tmp:
+    save_ranker(pipeline, dest.path(version), ranker, version=version, fingerprint=fingerprint, params=params,
+                metrics=cv, table=_cv_table(cv))
+    return f"trained ranker {version}\n" + _cv_table(cv) + put_in_service(dest, "ranker", version)
+
+
+def ranker_params(pipeline: AssistPipeline) -> dict[str, Any]:
+    assert pipeline.understander is not None
+    return {**PARAMS, "monotone": MONOTONE, "rounds": ROUNDS, "candidates": RANK_CANDIDATES, "features": list(FEATURES),
+            "intent_version": pipeline.understander.intent.version}
+
+
+def ranker_fingerprint(settings: Settings) -> str:
+    return data_fingerprint([*sorted(RETRIEVAL.glob("*.jsonl")),
+                             *sorted((settings.paths.knowledge_dir / "faq").glob("*.yaml"))])
+
+
+def save_ranker(pipeline: AssistPipeline, folder: Path, ranker: LearnedRanker, *, version: str, fingerprint: str,
+                params: dict[str, Any], metrics: dict[str, Any], table: str) -> None:
+    assert pipeline.understander is not None
+    with atomic_folder(folder) as tmp:
         ranker.save(tmp)
-        (tmp / "metrics.json").write_text(json.dumps(cv, ensure_ascii=False, indent=2), encoding="utf-8")
-        (tmp / "README.md").write_text(CARD.format(version=version, fingerprint=fingerprint,
-                                                   table=_cv_table(cv)), encoding="utf-8")
+        (tmp / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+        (tmp / "README.md").write_text(CARD.format(version=version, fingerprint=fingerprint, table=table),
+                                       encoding="utf-8")
         write_manifest(tmp, name="ranker", version=version, data_sha256=fingerprint, features=list(FEATURES),
                        params=params, embedding_version=pipeline.index.encoder.version,
                        intent_version=pipeline.understander.intent.version,
                        intent_labels=list(pipeline.understander.intent.classifier.classes_),
-                       metrics={k: v for k, v in cv.items() if not isinstance(v, dict)},
+                       metrics={k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
                        libraries=library_versions("lightgbm", "scikit-learn", "numpy"))
-    return f"trained ranker {version}\n" + _cv_table(cv) + put_in_service(dest, "ranker", version)
 
 
 def _cv_table(cv: dict[str, Any]) -> str:

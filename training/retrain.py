@@ -1,4 +1,4 @@
-"""`assist retrain intent|escalation`: a challenger trained on the shipped data plus what ops gave
+"""`assist retrain intent|escalation|ranker`: a challenger trained on the shipped data plus what ops gave
 (corrected intents from the feedback, imported sets), measured beside the champion on the same
 fixed sets, and put in service only when the promotion gate (assist/ops/gate.py) says so.
 
@@ -27,8 +27,9 @@ from assist.errors import InvalidInput
 from assist.normalize import normalize_text
 from assist.ops import gate, learning, registry
 from assist.ops.registry import Destination
-from assist.pipeline import AssistPipeline
-from training import real_traffic
+from assist.pipeline import RANK_CANDIDATES, AssistPipeline
+from assist.rank.learned import LearnedRanker
+from training import ranker, real_traffic
 from training.classifiers import (
     _Ctx,
     _eval_intent,
@@ -279,4 +280,110 @@ def retrain_escalation(settings: Settings, engine: Engine, *, promote: bool = Tr
         ctx, Destination(root), challenger, params=params, metrics={**metrics, **m}, fingerprint=fingerprint))
 
 
-RETRAINERS = {"intent": retrain_intent, "escalation": retrain_escalation}
+
+# --- ranker -------------------------------------------------------------------------------
+
+def _feedback_queries(pipeline: AssistPipeline, rows: list[learning.Labelled], weight: float) -> list[ranker.Query]:
+    """A right pair trains like a held-out phrasing (its entry is the one relevant candidate);
+    a wrong pair only says that entry is wrong, so only that candidate's row trains."""
+    assert pipeline.understander is not None
+    rows = [r for r in rows if r.label in pipeline.kb.faqs and normalize_text(r.text)]
+    queries = [ranker.Query(text=r.text, gold=frozenset([r.label]) if r.source == "right" else frozenset(),
+                            group=f"feedback-{r.key}", kind="feedback", weight=weight) for r in rows]
+    ranker._candidates(pipeline, pipeline.index, queries, pipeline.understander.intent)
+    out = []
+    for q, r in zip(queries, rows):
+        if r.source == "wrong":
+            if r.label not in q.ids:
+                continue
+            keep = q.ids.index(r.label)
+            assert q.X is not None
+            q.X, q.ids = q.X[[keep]], [r.label]
+        out.append(q)
+    return out
+
+
+def _ranker_measures(pipeline: AssistPipeline, model: LearnedRanker, holdout: list[learning.Labelled]
+                     ) -> dict[str, float | None]:
+    """The widget's path with `model`: shopper-voice questions (R@1, MRR, answered share and
+    precision), out-of-scope questions answered, and held-out feedback pairs kept right (a
+    right entry first, a wrong one not first)."""
+    pipeline.ranker = model
+    ranks, answered, right = [], 0, 0
+    questions = ranker._read_jsonl(ranker.EVAL / "shopper_questions.jsonl")
+    for q in questions:
+        result = pipeline.faq(q["query"], history=[], top_k=RANK_CANDIDATES)
+        ids = [r.hit.entry.id for r in result.related]
+        ranks.append(next((i for i, e in enumerate(ids, 1) if e in q["relevant_ids"]), 0))
+        if result.decision.answered:
+            answered += 1
+            right += result.decision.hit is not None and result.decision.hit.entry.id in q["relevant_ids"]
+    oos = ranker._read_jsonl(ranker.EVAL / "out_of_scope.jsonl")
+    oos_answered = sum(pipeline.faq(q["query"], history=[], top_k=3).decision.answered for q in oos)
+    kept = 0
+    for r in holdout:
+        related = pipeline.faq(r.text, history=[], top_k=1).related
+        first = related[0].hit.entry.id if related else None
+        kept += (first == r.label) == (r.source == "right")
+    n = max(len(ranks), 1)
+    return {"r1": round(sum(x == 1 for x in ranks) / n, 4), "mrr": round(sum(1 / x for x in ranks if x) / n, 4),
+            "answered": round(answered / n, 4), "precision": round(right / answered, 4) if answered else None,
+            "oos_answered": round(oos_answered / max(len(oos), 1), 4),
+            "holdout": round(kept / len(holdout), 4) if holdout else None}
+
+
+def ranker_metrics(settings: Settings, champ: dict[str, float | None], chall: dict[str, float | None],
+                   n_holdout: int) -> list[gate.Metric]:
+    r = settings.retrain
+    on_holdout = n_holdout >= r.min_holdout
+
+    def m(name: str, key: str, **kw: Any) -> gate.Metric:
+        return gate.Metric(name, champ.get(key), chall.get(key), **kw)
+
+    return [m("held-out feedback: pairs kept right", "holdout", role="primary" if on_holdout else "info"),
+            m("shopper questions: R@1", "r1", role="guard" if on_holdout else "primary", tolerance=r.tolerance),
+            m("shopper questions: MRR", "mrr", tolerance=r.tolerance),
+            m("widget: precision of answers", "precision", tolerance=r.tolerance),
+            m("widget: share answered", "answered", tolerance=r.small_set_tolerance),
+            m("widget: out-of-scope answered", "oos_answered", higher_is_better=False, tolerance=r.tolerance)]
+
+
+def retrain_ranker(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
+    steps = tqdm(total=5, desc="retrain ranker", unit="step")
+    root = settings.model_root("ranker")
+    pipeline = AssistPipeline.load(settings)
+    champion = pipeline.ranker
+    assert champion is not None and pipeline.understander is not None
+
+    steps.set_postfix_str("gathering feedback")
+    data = learning.gather(engine, settings.paths.data_dir, what="ranker", holdout_share=settings.retrain.holdout_share)
+    if not data.train:
+        steps.close()
+        raise InvalidInput("nothing new to learn from: no suggestion accepted, edited or rejected and no widget answer "
+                           "rated (outside the held-out slice)")
+    params = ranker.ranker_params(pipeline)
+    fingerprint = f"{ranker.ranker_fingerprint(settings)}+{data.digest()}"
+    version = _new_version("ranker", champion.version, fingerprint, params, steps)
+    steps.update()
+
+    steps.set_postfix_str("held-out phrasings and feedback pairs, fitted and calibrated")
+    queries = ranker.training_queries(pipeline, progress=False)
+    queries += _feedback_queries(pipeline, data.train, settings.retrain.feedback_weight)
+    challenger, chosen = ranker.fit_and_calibrate(pipeline, queries, fallback=([], [], [], []))
+    steps.update()
+
+    steps.set_postfix_str("measuring the champion")
+    champ = _ranker_measures(pipeline, champion, data.holdout)
+    steps.update()
+    steps.set_postfix_str("measuring the challenger")
+    chall = _ranker_measures(pipeline, challenger, data.holdout)
+    steps.update()
+
+    decision = gate.decide(ranker_metrics(settings, champ, chall, len(data.holdout)))
+    result = Retrained("ranker", champion.version, version, decision, data.counts())
+    return _conclude(result, root, promote, steps, lambda m: ranker.save_ranker(
+        pipeline, root / version, challenger, version=version, fingerprint=fingerprint, params=params,
+        metrics={"widget_on_calibration_set": chosen, **m}, table=decision.table(champion.version, version)))
+
+
+RETRAINERS = {"intent": retrain_intent, "escalation": retrain_escalation, "ranker": retrain_ranker}

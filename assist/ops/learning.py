@@ -92,8 +92,30 @@ def held_out(text: str, share: float) -> bool:
 
 
 def gather(engine: Engine, data_dir: Path, *, what: str, holdout_share: float) -> LearningData:
-    """what: "intent" or "escalation"."""
-    feedback = feedback_labels(engine, what)
+    """what: "intent", "escalation" or "ranker" (question → entry pairs; no imported sets)."""
+    feedback = feedback_pairs(engine) if what == "ranker" else feedback_labels(engine, what)
     holdout = [r for r in feedback if held_out(r.text, holdout_share)]
-    train = [r for r in feedback if not held_out(r.text, holdout_share)] + imported_labels(data_dir, what)
+    train = [r for r in feedback if not held_out(r.text, holdout_share)]
+    if what != "ranker":
+        train += imported_labels(data_dir, what)
     return LearningData(train=train, holdout=holdout)
+
+
+def feedback_pairs(engine: Engine) -> list[Labelled]:
+    """Question → FAQ entry pairs from what agents and shoppers did: a suggestion accepted or
+    edited, or a widget answer found helpful, is right (source "right"); one rejected, or an
+    answer found unhelpful, is wrong ("wrong"). label: the entry id."""
+    query = (select(Interaction.message, Feedback.entry_id, Interaction.top_entry_id, Feedback.action,
+                    Feedback.helpful, Feedback.request_id, Feedback.source)
+             .join(Interaction, Interaction.request_id == Feedback.request_id)
+             .order_by(Feedback.created_at, Feedback.id))
+    latest: dict[tuple[str, str], Labelled] = {}
+    with Session(engine) as s:
+        for message, entry, top, action, helpful, request_id, source in s.execute(query):
+            entry = entry if source == "sidebar" else top
+            if not entry or (action is None and helpful is None):
+                continue
+            right = action in ("accepted", "edited") if source == "sidebar" else bool(helpful)
+            latest[(request_id, entry)] = Labelled(text=message, label=entry, source="right" if right else "wrong",
+                                                   key=request_id)
+    return list(latest.values())
