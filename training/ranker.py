@@ -133,15 +133,16 @@ def training_queries(pipeline: AssistPipeline, progress: bool = True) -> list[Qu
 
 
 def dev_queries(pipeline: AssistPipeline) -> list[Query]:
-    """The dev set of shopper-voice questions and out-of-scope ones (calibration only)."""
+    """The dev set of shopper-voice questions and out-of-scope ones: they train, grouped with
+    their entry's phrasings, and their out-of-fold scores calibrate (fit_and_calibrate)."""
     assert pipeline.understander is not None
     if not (RETRIEVAL / "dev_questions.jsonl").exists():
         return []
-    dev = [Query(text=r["query"], gold=frozenset(r["relevant_ids"]), group="dev", kind="dev")
+    dev = [Query(text=r["query"], gold=frozenset(r["relevant_ids"]), group=r["relevant_ids"][0], kind="dev")
            for r in _read_jsonl(RETRIEVAL / "dev_questions.jsonl")]
     if (RETRIEVAL / "dev_out_of_scope.jsonl").exists():
-        dev += [Query(text=r["query"], gold=frozenset(), group="dev", kind="dev_oos")
-                for r in _read_jsonl(RETRIEVAL / "dev_out_of_scope.jsonl")]
+        dev += [Query(text=r["query"], gold=frozenset(), group=f"dev-oos-{n}", kind="dev_oos")
+                for n, r in enumerate(_read_jsonl(RETRIEVAL / "dev_out_of_scope.jsonl"))]
     _candidates(pipeline, pipeline.index, dev, pipeline.understander.intent)
     return dev
 
@@ -191,68 +192,62 @@ def _pick_thresholds(conf: np.ndarray, margin: np.ndarray, correct: np.ndarray, 
     return best
 
 
-def fit_and_calibrate(pipeline: AssistPipeline, queries: list[Query],
-                      fallback: tuple[list[float], list[float], list[bool], list[bool]]) -> tuple[LearnedRanker, dict[str, Any]]:
-    """The booster on every query, its top score calibrated (isotonic) and the widget's
-    thresholds chosen on the dev questions (or, without them, on `fallback`: out-of-fold
-    (top, margin, correct, out-of-scope) of the training queries)."""
-    booster = _fit(queries)
-    tops, margins, correct, flags = fallback
-    dev = dev_queries(pipeline)
-    if dev:
-        # Calibrate where the service works: new questions in the full index, with the
-        # service's own intent model, scored by the final ranker.
-        tops, margins, correct, flags = [], [], [], []  # the dev set replaces the out-of-fold scores
-        for q in dev:
-            ranked, top, margin = _top(booster.predict(q.X, raw_score=True) if len(q.ids) else np.zeros(0), q.ids)
-            tops.append(top)
-            margins.append(margin)
-            correct.append(bool(ranked) and ranked[0] in q.gold)
-            flags.append(not q.gold)
-        calibrated_on = f"{sum(1 for q in dev if q.gold)} dev questions + {sum(1 for q in dev if not q.gold)} out-of-scope"
-    else:
-        calibrated_on = "out-of-fold held-out phrasings + out-of-scope"
-    is_oos = np.array(flags)
-    tops_a, margins_a, correct_a = np.array(tops), np.array(margins), np.array(correct)
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(tops_a, correct_a.astype(float))
-    conf = iso.predict(tops_a)
-    chosen = {**_pick_thresholds(conf, margins_a, correct_a, is_oos), "calibrated_on": calibrated_on}
-    floor_set = dev or [q for q in queries if q.kind == "heldout"]
-    chosen["min_similarity"] = _similarity_floor(
-        floor_set, [booster.predict(q.X, raw_score=True) if len(q.ids) else np.zeros(0) for q in floor_set])
-    ranker = LearnedRanker(booster=booster, calibration_x=np.asarray(iso.X_thresholds_),
-                           calibration_y=np.asarray(iso.y_thresholds_),
-                           answer_threshold=chosen["answer_threshold"], min_margin=chosen["min_margin"],
-                           min_similarity=chosen["min_similarity"])
-    return ranker, chosen
+CALIBRATION_KINDS = frozenset({"dev", "dev_oos"})
 
 
-def train(*, settings: Settings, out: Path | None = None) -> str:
-    pipeline = AssistPipeline.load(settings, with_ranker=False)
-    assert pipeline.understander is not None
-    queries = training_queries(pipeline)
-    # Out-of-fold scores for the report (and the calibration when there is no dev set);
-    # out-of-scope questions train too, as queries whose every candidate is wrong.
+def out_of_fold(queries: list[Query]) -> dict[int, np.ndarray]:
+    """Each query's candidate scores from a booster fitted without its group (its entry)."""
     oof: dict[int, np.ndarray] = {}
     for tr, va in tqdm(list(GroupKFold(n_splits=FOLDS).split(queries, groups=[q.group for q in queries])),
                        desc="ranker CV"):
         booster = _fit([queries[i] for i in tr])
         for i in va:
             oof[i] = booster.predict(queries[i].X, raw_score=True) if len(queries[i].ids) else np.zeros(0)
-    tops, margins, correct, flags, r1_fused, r1_oof = [], [], [], [], [], []
-    for i, q in enumerate(queries):
-        if q.kind == "indexed":
-            continue  # trivially right; the calibration is about new questions
-        ranked, top, margin = _top(oof[i], q.ids)
+    return oof
+
+
+def fit_and_calibrate(queries: list[Query]) -> tuple[LearnedRanker, dict[str, Any], dict[int, np.ndarray]]:
+    """The booster on every query; its top score calibrated (isotonic) and the widget's
+    thresholds chosen on out-of-fold scores of the dev questions (shopper-voice and
+    out-of-scope, the closest to what the service sees; without them, of every query but
+    the trivially right indexed phrasings). Returns the out-of-fold scores too."""
+    oof = out_of_fold(queries)
+    cal = [i for i, q in enumerate(queries) if q.kind in CALIBRATION_KINDS] or [
+        i for i, q in enumerate(queries) if q.kind != "indexed"]
+    tops, margins, correct, flags = [], [], [], []
+    for i in cal:
+        ranked, top, margin = _top(oof[i], queries[i].ids)
         tops.append(top)
         margins.append(margin)
-        correct.append(bool(ranked) and ranked[0] in q.gold)
-        flags.append(not q.gold)
-        if q.gold:
-            r1_oof.append(correct[-1])
+        correct.append(bool(ranked) and ranked[0] in queries[i].gold)
+        flags.append(not queries[i].gold)
+    calibrated_on = (f"out-of-fold scores of {sum(bool(queries[i].gold) for i in cal)} questions + "
+                     f"{sum(not queries[i].gold for i in cal)} out-of-scope ({queries[cal[0]].kind} …)")
+    is_oos = np.array(flags)
+    tops_a, margins_a, correct_a = np.array(tops), np.array(margins), np.array(correct)
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(tops_a, correct_a.astype(float))
+    conf = iso.predict(tops_a)
+    chosen = {**_pick_thresholds(conf, margins_a, correct_a, is_oos), "calibrated_on": calibrated_on}
+    chosen["min_similarity"] = _similarity_floor([queries[i] for i in cal], [oof[i] for i in cal])
+    ranker = LearnedRanker(booster=_fit(queries), calibration_x=np.asarray(iso.X_thresholds_),
+                           calibration_y=np.asarray(iso.y_thresholds_),
+                           answer_threshold=chosen["answer_threshold"], min_margin=chosen["min_margin"],
+                           min_similarity=chosen["min_similarity"])
+    return ranker, chosen, oof
+
+
+def train(*, settings: Settings, out: Path | None = None) -> str:
+    pipeline = AssistPipeline.load(settings, with_ranker=False)
+    assert pipeline.understander is not None
+    queries = training_queries(pipeline) + dev_queries(pipeline)
+    ranker, chosen, oof = fit_and_calibrate(queries)
+    r1_oof, r1_fused = [], []
+    for i, q in enumerate(queries):
+        if q.kind in {"heldout", "dev"}:
+            ranked, _, _ = _top(oof[i], q.ids)
+            r1_oof.append(bool(ranked) and ranked[0] in q.gold)
             r1_fused.append(bool(q.ids) and q.ids[0] in q.gold)
-    ranker, chosen = fit_and_calibrate(pipeline, queries, fallback=(tops, margins, correct, flags))
-    cv = {"queries": {k: sum(q.kind == k for q in queries) for k in ("heldout", "indexed", "oos")},
+    cv = {"queries": {k: sum(q.kind == k for q in queries) for k in ("heldout", "indexed", "oos", "dev", "dev_oos")},
           "oof_r1_ranker": round(float(np.mean(r1_oof)), 4), "oof_r1_fused": round(float(np.mean(r1_fused)), 4),
           "widget_on_calibration_set": chosen,
           "importance_gain": dict(zip(FEATURES, np.round(ranker.booster.feature_importance("gain"), 1).tolist()))}  # type: ignore[attr-defined]
@@ -267,7 +262,8 @@ def train(*, settings: Settings, out: Path | None = None) -> str:
 def ranker_params(pipeline: AssistPipeline) -> dict[str, Any]:
     assert pipeline.understander is not None
     return {**PARAMS, "monotone": MONOTONE, "rounds": ROUNDS, "candidates": RANK_CANDIDATES, "features": list(FEATURES),
-            "intent_version": pipeline.understander.intent.version}
+            "intent_version": pipeline.understander.intent.version,
+            "calibration": "out-of-fold dev questions, which also train"}
 
 
 def ranker_fingerprint(settings: Settings) -> str:

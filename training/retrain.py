@@ -145,18 +145,23 @@ def _conclude(result: Retrained, root: Path, promote: bool, steps: tqdm,  # type
     return result
 
 
-def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
-    steps = tqdm(total=5, desc="retrain intent", unit="step")
-    root = settings.model_root("intent")
+def _begin(settings: Settings, engine: Engine, name: str, labels: str
+           ) -> tuple[tqdm, Path, Path, dict[str, Any], learning.LearningData]:  # type: ignore[type-arg]
+    """(progress bar, the model's folder, the champion's folder, its recipe, what to learn from)."""
+    steps = tqdm(total=5, desc=f"retrain {name}", unit="step")
+    root = settings.model_root(name)
     champion_dir = registry.resolve(root)
-    champion = IntentModel.load(champion_dir)
-    params = read_manifest(champion_dir)["params"]
-
     steps.set_postfix_str("gathering feedback and imported sets")
-    data = learning.gather(engine, settings.paths.data_dir, what="intent", holdout_share=settings.retrain.holdout_share)
+    data = learning.gather(engine, settings.paths.data_dir, what=name, holdout_share=settings.retrain.holdout_share)
     if not data.train:
         steps.close()
-        raise nothing_to_learn("intents")
+        raise nothing_to_learn(labels)
+    return steps, root, champion_dir, read_manifest(champion_dir)["params"], data
+
+
+def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
+    steps, root, champion_dir, params, data = _begin(settings, engine, "intent", "intents")
+    champion = IntentModel.load(champion_dir)
     ctx = _Ctx(settings)
     fingerprint = f"{intent_fingerprint(ctx)}+{data.digest()}"
     version = _new_version("intent", champion.version, fingerprint, params, steps)
@@ -238,18 +243,8 @@ def escalation_metrics(settings: Settings, champ: dict[str, float | None], chall
 
 
 def retrain_escalation(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
-    steps = tqdm(total=5, desc="retrain escalation", unit="step")
-    root = settings.model_root("escalation")
-    champion_dir = registry.resolve(root)
+    steps, root, champion_dir, params, data = _begin(settings, engine, "escalation", "escalation decisions")
     champion = EscalationModel.load(champion_dir)
-    params = read_manifest(champion_dir)["params"]
-
-    steps.set_postfix_str("gathering feedback and imported sets")
-    data = learning.gather(engine, settings.paths.data_dir, what="escalation",
-                           holdout_share=settings.retrain.holdout_share)
-    if not data.train:
-        steps.close()
-        raise nothing_to_learn("escalation decisions")
     ctx = _Ctx(settings)
     sentiment = SentimentModel.load(settings.model_path("sentiment"))
     fingerprint = f"{escalation_fingerprint(ctx, sentiment)}+{data.digest()}"
@@ -285,11 +280,12 @@ def retrain_escalation(settings: Settings, engine: Engine, *, promote: bool = Tr
 
 def _feedback_queries(pipeline: AssistPipeline, rows: list[learning.Labelled], weight: float) -> list[ranker.Query]:
     """A right pair trains like a held-out phrasing (its entry is the one relevant candidate);
-    a wrong pair only says that entry is wrong, so only that candidate's row trains."""
+    a wrong pair only says that entry is wrong, so only that candidate's row trains. Grouped by
+    the entry, so cross-validation never scores a question with a booster that saw it."""
     assert pipeline.understander is not None
     rows = [r for r in rows if r.label in pipeline.kb.faqs and normalize_text(r.text)]
     queries = [ranker.Query(text=r.text, gold=frozenset([r.label]) if r.source == "right" else frozenset(),
-                            group=f"feedback-{r.key}", kind="feedback", weight=weight) for r in rows]
+                            group=r.label, kind="feedback", weight=weight) for r in rows]  # with its entry, in CV
     ranker._candidates(pipeline, pipeline.index, queries, pipeline.understander.intent)
     out = []
     for q, r in zip(queries, rows):
@@ -367,9 +363,9 @@ def retrain_ranker(settings: Settings, engine: Engine, *, promote: bool = True) 
     steps.update()
 
     steps.set_postfix_str("held-out phrasings and feedback pairs, fitted and calibrated")
-    queries = ranker.training_queries(pipeline, progress=False)
+    queries = ranker.training_queries(pipeline, progress=False) + ranker.dev_queries(pipeline)
     queries += _feedback_queries(pipeline, data.train, settings.retrain.feedback_weight)
-    challenger, chosen = ranker.fit_and_calibrate(pipeline, queries, fallback=([], [], [], []))
+    challenger, chosen, _ = ranker.fit_and_calibrate(queries)
     steps.update()
 
     steps.set_postfix_str("measuring the champion")
