@@ -231,6 +231,15 @@ def log_export(since: dt.datetime | None, fmt: str, table: str, out: Any) -> Non
     click.echo(f"{n} {table} row(s)", err=True)
 
 
+def _days(first: dt.datetime | None, last: dt.datetime | None) -> tuple[dt.date, dt.date]:
+    """--from/--to as whole UTC days: by default the 30 days up to today."""
+    end = (last or dt.datetime.now(dt.UTC)).date()
+    start = first.date() if first else end - dt.timedelta(days=29)
+    if start > end:
+        raise click.ClickException(f"--from ({start}) is after --to ({end})")
+    return start, end
+
+
 @main.command()
 @click.option("--from", "first", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="first day (UTC); default: 30 days before --to")
@@ -241,10 +250,7 @@ def report(first: dt.datetime | None, last: dt.datetime | None, as_json: bool) -
     and edit/reject reasons, escalations by route and reason."""
     from assist.store import stats
 
-    end = (last or dt.datetime.now(dt.UTC)).date()
-    start = first.date() if first else end - dt.timedelta(days=29)
-    if start > end:
-        raise click.ClickException(f"--from ({start}) is after --to ({end})")
+    start, end = _days(first, last)
     with _database() as engine:
         r = stats.report(engine, *stats.window(start, end))
     click.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else stats.table(r))
@@ -333,10 +339,7 @@ def mine(first: dt.datetime | None, last: dt.datetime | None, min_count: int, th
     from assist.pipeline import AssistPipeline
     from assist.store import stats
 
-    end = (last or dt.datetime.now(dt.UTC)).date()
-    start = first.date() if first else end - dt.timedelta(days=29)
-    if start > end:
-        raise click.ClickException(f"--from ({start}) is after --to ({end})")
+    start, end = _days(first, last)
     settings = _settings(knowledge)
     try:
         pipeline = AssistPipeline.load(settings)

@@ -201,8 +201,10 @@ def _f1(recall: float | None, precision: float | None) -> float | None:
 
 
 def _escalation_measures(ctx: _Ctx, pipeline: AssistPipeline, sentiment: SentimentModel, model: EscalationModel,
-                         holdout: list[learning.Labelled], real_dev: bool) -> dict[str, float | None]:
-    """The model in the service's own path (signals, evidence rule) on each fixed set."""
+                         holdout: list[learning.Labelled], real_dev: bool
+                         ) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """The model in the service's own path (signals, evidence rule) on each fixed set; and its
+    full report on the own test split (for its manifest)."""
     assert pipeline.understander is not None
     pipeline.understander.escalation = model
     own = eval_escalation(ctx, sentiment, model)
@@ -219,7 +221,12 @@ def _escalation_measures(ctx: _Ctx, pipeline: AssistPipeline, sentiment: Sentime
         u = pipeline.understand(message, past, None)
         right += (u is not None and u.escalation.decision == "escalate") == (r.label == "escalate")
     out["holdout_accuracy"] = round(right / len(holdout), 4) if holdout else None
-    return out
+    return out, own
+
+
+def _pairs(champ: dict[str, float | None], chall: dict[str, float | None]) -> Callable[..., gate.Metric]:
+    """metric(name, key, **rule): the gate's row for one figure of both measurements."""
+    return lambda name, key, **kw: gate.Metric(name, champ.get(key), chall.get(key), **kw)
 
 
 def escalation_metrics(settings: Settings, champ: dict[str, float | None], chall: dict[str, float | None],
@@ -227,9 +234,7 @@ def escalation_metrics(settings: Settings, champ: dict[str, float | None], chall
     r = settings.retrain
     on_holdout = n_holdout >= r.min_holdout
 
-    def m(name: str, key: str, **kw: Any) -> gate.Metric:
-        return gate.Metric(name, champ.get(key), chall.get(key), **kw)
-
+    m = _pairs(champ, chall)
     return [m("held-out feedback: escalate or not, accuracy", "holdout_accuracy",
               role="primary" if on_holdout else "info"),
             m("own test split: escalate F1", "own_f1", role="guard" if on_holdout else "primary",
@@ -262,14 +267,13 @@ def retrain_escalation(settings: Settings, engine: Engine, *, promote: bool = Tr
     pipeline = AssistPipeline.load(settings)
     real_dev = bool(_real_dev())
     steps.set_postfix_str("measuring the champion")
-    champ = _escalation_measures(ctx, pipeline, sentiment, champion, data.holdout, real_dev)
+    champ, _ = _escalation_measures(ctx, pipeline, sentiment, champion, data.holdout, real_dev)
     steps.update()
     steps.set_postfix_str("measuring the challenger")
-    chall = _escalation_measures(ctx, pipeline, sentiment, challenger, data.holdout, real_dev)
+    chall, metrics = _escalation_measures(ctx, pipeline, sentiment, challenger, data.holdout, real_dev)
     steps.update()
 
     decision = gate.decide(escalation_metrics(settings, champ, chall, len(data.holdout)))
-    metrics = eval_escalation(ctx, sentiment, challenger)
     result = Retrained("escalation", champion.version, version, decision, data.counts())
     return _conclude(result, root, promote, steps, lambda m: save_escalation(
         ctx, Destination(root), challenger, params=params, metrics={**metrics, **m}, fingerprint=fingerprint))
@@ -333,9 +337,7 @@ def ranker_metrics(settings: Settings, champ: dict[str, float | None], chall: di
     r = settings.retrain
     on_holdout = n_holdout >= r.min_holdout
 
-    def m(name: str, key: str, **kw: Any) -> gate.Metric:
-        return gate.Metric(name, champ.get(key), chall.get(key), **kw)
-
+    m = _pairs(champ, chall)
     return [m("held-out feedback: pairs kept right", "holdout", role="primary" if on_holdout else "info"),
             m("shopper questions: R@1", "r1", role="guard" if on_holdout else "primary", tolerance=r.tolerance),
             m("shopper questions: MRR", "mrr", tolerance=r.tolerance),

@@ -19,7 +19,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from assist.errors import InvalidInput, NotFound
-from assist.knowledge import ID_RE, MIN_PARAPHRASES, _fmt_pydantic, _Strict, load_knowledge
+from assist.knowledge import ID_RE, MIN_PARAPHRASES, KnowledgeBase, _fmt_pydantic, _Strict, load_knowledge
 from assist.normalize import normalize_text
 from assist.types import INTENT_PHASES, INTENTS
 
@@ -41,13 +41,14 @@ class DraftError(InvalidInput):
     code = "draft_invalid"
 
 
-def load_drafts(root: Path) -> tuple[list[tuple[Path, Draft]], list[str]]:
+def load_drafts(root: Path, kb: KnowledgeBase | None = None) -> tuple[list[tuple[Path, Draft]], list[str]]:
     """Every draft under root/drafts/, with each problem as `drafts/<file>:<id>: message`
     (checked against the knowledge base: intent, merge_into)."""
     folder = root / FOLDER
     out: list[tuple[Path, Draft]] = []
     errors: list[str] = []
-    kb, _ = load_knowledge(root)
+    if kb is None:
+        kb, _ = load_knowledge(root)
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         rel = f"{FOLDER}/{path.name}"
         try:
@@ -69,8 +70,8 @@ def load_drafts(root: Path) -> tuple[list[tuple[Path, Draft]], list[str]]:
     return out, errors
 
 
-def find(root: Path, draft_id: str) -> tuple[Path, Draft]:
-    drafts, errors = load_drafts(root)
+def find(root: Path, draft_id: str, kb: KnowledgeBase | None = None) -> tuple[Path, Draft]:
+    drafts, errors = load_drafts(root, kb)
     for path, d in drafts:
         if d.id == draft_id:
             problems = [e for e in errors if f":{draft_id}:" in e]
@@ -83,12 +84,12 @@ def find(root: Path, draft_id: str) -> tuple[Path, Draft]:
 def approve(root: Path, draft_id: str, *, answer: str | None = None, entry_id: str | None = None) -> str:
     """Move a draft into faq/: as a new entry (answer required), or, when it has merge_into,
     as new phrasings of that entry. Returns what was done."""
-    path, d = find(root, draft_id)
-    if d.status != "draft":
-        raise DraftError(f"{draft_id} was {d.status}")
     kb, errors = load_knowledge(root)
     if kb is None:
         raise DraftError(f"the knowledge base has {len(errors)} error(s); fix them first (`assist kb validate`)")
+    path, d = find(root, draft_id, kb)
+    if d.status != "draft":
+        raise DraftError(f"{draft_id} was {d.status}")
     phrasings = [d.question, *d.paraphrases]
     if d.merge_into:
         entry = kb.faqs[d.merge_into]
@@ -134,7 +135,7 @@ def _add_paraphrases(faqs: list[Any], entry_id: str, new: list[str]) -> None:
 
 def _edit(root: Path, target: Path, change: Any) -> None:
     """Apply change to the file's `faqs` list, keeping its comments; written only when the
-    knowledge base still loads without a new error, else the file is put back."""
+    knowledge base still loads without an error, else the file is put back."""
     from ruamel.yaml import YAML
 
     rt = YAML()
@@ -146,9 +147,8 @@ def _edit(root: Path, target: Path, change: Any) -> None:
     change(doc["faqs"])
     buf = io.StringIO()
     rt.dump(doc, buf)
-    before = set(load_knowledge(root)[1])
     _replace(target, buf.getvalue())
-    broken = [e for e in load_knowledge(root)[1] if e not in before]
+    broken = load_knowledge(root)[1]  # approve() only edits a knowledge base without errors
     if broken:
         if old is None:
             target.unlink()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,7 +62,6 @@ class Draft:
     nearest: dict[str, object] | None  # {"id", "similarity"} of the closest existing entry
     merge_into: str | None = None
     answer: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
 
     def as_yaml(self) -> str:
         doc = {"version": 1, "draft": {
