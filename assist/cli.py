@@ -247,13 +247,18 @@ def _days(first: dt.datetime | None, last: dt.datetime | None) -> tuple[dt.date,
 @click.option("--json", "as_json", is_flag=True, help="the report as JSON (what GET /v1/admin/stats returns)")
 def report(first: dt.datetime | None, last: dt.datetime | None, as_json: bool) -> None:
     """Operations report from the log: top questions, widget deflection, suggestion acceptance
-    and edit/reject reasons, escalations by route and reason."""
+    and edit/reject reasons, escalations by route and reason, response times and SLAs; and the
+    models retrained in the window, each with its promotion gate's table."""
+    from assist.ops import gate, registry
     from assist.store import stats
 
     start, end = _days(first, last)
+    span = stats.window(start, end)
     with _database() as engine:
-        r = stats.report(engine, *stats.window(start, end))
-    click.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else stats.table(r))
+        r = stats.report(engine, *span)
+    r["retraining"] = registry.retraining_runs(_settings().model_root, *span)
+    click.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json
+               else stats.table(r) + "\n\n" + gate.runs_table(r["retraining"]))
 
 
 @main.group()
@@ -476,7 +481,7 @@ def train(model: str, out: Path | None) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Choice(["intent", "escalation", "ranker", "all"]))
+@click.argument("model", type=click.Choice(["intent", "sentiment", "escalation", "ranker", "all"]))
 @click.option("--promote/--no-promote", default=True, show_default=True,
               help="put the challenger in service when the gate passes it (--no-promote: keep it as a candidate)")
 @reload_option
@@ -484,8 +489,8 @@ def retrain(model: str, promote: bool, reload_after: bool) -> None:
     """Train a challenger on the shipped data + imported sets + agents' corrections, compare it
     with the model in service on the same fixed sets, and promote it only when the gate passes
     it (the table says why either way; a refused challenger stays listed as rejected). `all`:
-    intent, escalation, then the ranker (it reads the intent model), each skipped when there is
-    nothing new to learn from."""
+    intent, sentiment, escalation (it reads the sentiment model), then the ranker (it reads the
+    intent model), each skipped when there is nothing new to learn from."""
     settings = _settings()
     module = _training("retrain")
     names = list(module.RETRAINERS) if model == "all" else [model]

@@ -85,6 +85,7 @@ class FeedbackRequest(_In):
     comment: str | None = Field(default=None, min_length=1, max_length=2000)
     corrected_intent: Literal[*INTENTS] | None = None  # type: ignore[valid-type]
     corrected_escalation: Literal["none", "watch", "escalate"] | None = None
+    corrected_sentiment: Literal["negative", "neutral", "positive"] | None = None
     first_response_s: float | None = Field(default=None, ge=0, le=30 * 86400,
                                            description="seconds from the customer's message to the agent's reply, "
                                                        "as the client measured it (for the response-time report)")

@@ -197,15 +197,66 @@ def test_escalation_corrections_go_through_the_gate(loop_env):
         assert registry.in_service(models / "escalation") == champion
 
 
+SARCASTIC_THANKS = (Path(__file__).parent / "data" / "loop" / "sarcastic_thanks.txt").read_text(
+    encoding="utf-8").splitlines()
+
+
+def _private_copy(models: Path, name: str) -> str:
+    """Replace the link to the shipped model with a copy (retraining writes beside it)."""
+    (models / name).unlink()
+    shipped = registry.resolve(ROOT / "models" / name)
+    shutil.copytree(shipped, models / name / shipped.name)
+    registry.promote(models / name, shipped.name)
+    return shipped.name
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sentiment_corrections_retrain_through_the_gate(loop_env):
+    """Complaints wrapped in thanks (谢谢你们啊，让我等了一个月) read as positive; agents correct
+    them to negative, and the challenger is judged with the escalation model that reads it."""
+    models = loop_env
+    champion = _private_copy(models, "sentiment")
+    held = [t for t in SARCASTIC_THANKS if held_out(t, get_settings().retrain.holdout_share)]
+    assert len(held) >= get_settings().retrain.min_holdout
+    with TestClient(create_app(get_settings())) as c:
+        _ready(c)
+        misread = 0
+        for n, text in enumerate(SARCASTIC_THANKS):
+            answer = _suggest(c, text)
+            body = {"request_id": answer["request_id"], "client_key": f"mood-{n}", "rank": 1}
+            if answer["sentiment"]["label"] == "negative":
+                body["action"] = "accepted"  # read right: confirmed
+            else:
+                misread += 1
+                body.update(action="rejected", reasons=["tone"], corrected_sentiment="negative")
+            assert c.post("/v1/feedback", json=body).status_code == 201
+        assert misread >= len(SARCASTIC_THANKS) / 3 and c.app.state.store.log.flush()
+    run = CliRunner().invoke(main, ["retrain", "sentiment", "--no-reload"])
+    print(run.output)
+    assert run.exit_code == 0, run.output
+    for row in ("held-out feedback: sentiment accuracy", "own test split: accuracy (3 classes)",
+                "escalation in service, own test split: F1", "model latency p50 per message (ms)"):
+        assert row in run.output
+    assert "PROMOTE: held-out feedback: sentiment accuracy improved" in run.output, run.output
+    challenger = registry.in_service(models / "sentiment")
+    gate = json.loads((models / "sentiment" / challenger / "gate.json").read_text(encoding="utf-8"))
+    assert challenger != champion and gate["champion"] == champion
+    report = CliRunner().invoke(main, ["report"])  # ops see the run, with the gate's table
+    assert report.exit_code == 0 and f"sentiment {challenger} (in_service" in report.output, report.output
+    assert "held-out feedback: sentiment accuracy" in report.output
+    with TestClient(create_app(get_settings())) as c:  # the service loads the promoted model
+        _ready(c)
+        assert c.get("/v1/admin/versions", headers=AUTH).json()["versions"]["sentiment"] == challenger
+        [run] = c.get("/v1/admin/stats", headers=AUTH).json()["retraining"]
+        assert run["model"] == "sentiment" and run["version"] == challenger and run["gate"]["promote"]
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_suggestion_feedback_retrains_the_ranker_through_the_gate(loop_env):
     """Agents pick the right entry where the top suggestion was wrong (and reject the wrong
     one): question → entry pairs for the ranker, judged by the same gate."""
     models = loop_env
-    (models / "ranker").unlink()  # a private copy: retraining writes beside the shipped version
-    shipped = registry.resolve(ROOT / "models" / "ranker")
-    shutil.copytree(shipped, models / "ranker" / shipped.name)
-    registry.promote(models / "ranker", shipped.name)
+    shipped = _private_copy(models, "ranker")
     dev = [json.loads(x) for x in (ROOT / "training" / "data" / "retrieval" / "dev_questions.jsonl")
            .read_text(encoding="utf-8").splitlines()]
     with TestClient(create_app(get_settings())) as c:
@@ -228,6 +279,6 @@ def test_suggestion_feedback_retrains_the_ranker_through_the_gate(loop_env):
     print(run.output)
     assert run.exit_code == 0, run.output
     assert "held-out feedback: pairs kept right" in run.output and "shopper questions: R@1" in run.output
-    [challenger] = [v for v in registry.versions(models / "ranker") if v.version != shipped.name]
-    assert challenger.gate is not None and challenger.gate["champion"] == shipped.name
+    [challenger] = [v for v in registry.versions(models / "ranker") if v.version != shipped]
+    assert challenger.gate is not None and challenger.gate["champion"] == shipped
     assert (registry.in_service(models / "ranker") == challenger.version) == challenger.gate["promote"]

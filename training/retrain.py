@@ -1,5 +1,5 @@
-"""`assist retrain intent|escalation|ranker`: a challenger trained on the shipped data plus what ops gave
-(corrected intents from the feedback, imported sets), measured beside the champion on the same
+"""`assist retrain intent|sentiment|escalation|ranker`: a challenger trained on the shipped data
+plus what ops gave (agents' corrections from the feedback, imported sets), measured beside the champion on the same
 fixed sets, and put in service only when the promotion gate (assist/ops/gate.py) says so.
 
 The challenger keeps the champion's recipe (its manifest's params: C, feature weights,
@@ -33,20 +33,25 @@ from training import ranker, real_traffic
 from training.classifiers import (
     _Ctx,
     _eval_intent,
+    _eval_sentiment,
     escalation_fingerprint,
     escalation_inputs,
     eval_escalation,
     fit_escalation,
     fit_intent,
+    fit_sentiment,
     intent_fingerprint,
     intent_train_examples,
     model_version,
     save_escalation,
     save_intent,
+    save_sentiment,
+    sentiment_fingerprint,
     training_escalation_rows,
 )
 from training.data import Example
 from training.eval_real_traffic import evaluate_real
+from training.metrics import expected_calibration_error
 
 
 @dataclass(frozen=True)
@@ -77,15 +82,18 @@ def _real_dev() -> list[Example]:
             for t in turns if not t.ambiguous and normalize_text(t.text)]
 
 
-def _latency_ms(ctx: _Ctx, model: IntentModel, rows: list[Example], n: int = 200) -> float:
-    """p50 of one message's prediction (features made, as the service makes them per request)."""
-    msgs = ctx.parse([e.text for e in rows[:n]])
+def _p50_ms(predict: Callable[[Any], object], items: list[Any]) -> float:
+    """p50 of one item's prediction (one message per call, as the service predicts per request)."""
     times = []
-    for m in msgs:
+    for item in items:
         t0 = time.perf_counter()
-        model.proba([m])
+        predict(item)
         times.append((time.perf_counter() - t0) * 1000)
-    return float(np.median(times))
+    return round(float(np.median(times)), 4)
+
+
+def _latency_ms(ctx: _Ctx, model: IntentModel, rows: list[Example], n: int = 200) -> float:
+    return _p50_ms(lambda m: model.proba([m]), ctx.parse([e.text for e in rows[:n]]))
 
 
 def _measure(ctx: _Ctx, model: IntentModel, sets: dict[str, list[Example]]) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -192,13 +200,95 @@ def retrain_intent(settings: Settings, engine: Engine, *, promote: bool = True) 
         summary=chall["template"]))
 
 
-# --- escalation ---------------------------------------------------------------------------
-
 def _f1(recall: float | None, precision: float | None) -> float | None:
     if recall is None or precision is None:
         return None
     return round(2 * recall * precision / (recall + precision), 4) if recall + precision else 0.0
 
+
+def _pairs(champ: dict[str, float | None], chall: dict[str, float | None]) -> Callable[..., gate.Metric]:
+    """metric(name, key, **rule): the gate's row for one figure of both measurements."""
+    return lambda name, key, **kw: gate.Metric(name, champ.get(key), chall.get(key), **kw)
+
+
+# --- sentiment ----------------------------------------------------------------------------
+
+def _sentiment_measures(ctx: _Ctx, pipeline: AssistPipeline, model: SentimentModel,
+                        holdout: list[learning.Labelled], real_dev: bool) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """`model` on the sentiment sets, and the escalation model in service reading it (its
+    probabilities are escalation features, so a new sentiment model moves escalation too):
+    the figures for the gate, and the full sentiment report (for the manifest)."""
+    assert pipeline.understander is not None
+    pipeline.understander.sentiment = model
+    report = _eval_sentiment(ctx, model)
+    own = report["own_test"]
+    esc = eval_escalation(ctx, model, pipeline.understander.escalation)
+    out: dict[str, float | None] = {
+        "own_accuracy": own["accuracy"], "own_macro_f1": own["macro_f1"], "own_ece": own["ece"],
+        "reviews_accuracy": report.get("online_shopping_10_cats_test_accuracy"),
+        "intensity_mae": report["intensity_test_mae"],
+        "esc_own_f1": _f1(esc["escalate_recall"], esc["escalate_precision"])}
+    if real_dev:
+        real = evaluate_real(pipeline, real_traffic.DEV_FILES)
+        out.update(real_accuracy=real["sentiment_accuracy"],
+                   esc_real_f1=_f1(real["escalation"]["recall"], real["escalation"]["precision"]))
+    predicted = model.predict_many(ctx.features([r.text for r in holdout])[0]) if holdout else []
+    out["holdout_accuracy"] = (round(sum(p.label == r.label for p, r in zip(predicted, holdout)) / len(holdout), 4)
+                               if holdout else None)
+    texts = ctx.features([e.text for e in intent_train_examples(ctx)[1][:200]])[0]
+    out["latency_ms"] = _p50_ms(lambda t: model.predict_many([t]), texts)
+    return out, report
+
+
+def sentiment_metrics(settings: Settings, champ: dict[str, float | None], chall: dict[str, float | None],
+                      n_holdout: int) -> list[gate.Metric]:
+    r = settings.retrain
+    on_holdout = n_holdout >= r.min_holdout
+    m = _pairs(champ, chall)
+    lat = champ.get("latency_ms") or 0.0
+    return [m("held-out feedback: sentiment accuracy", "holdout_accuracy", role="primary" if on_holdout else "info"),
+            m("own test split: accuracy (3 classes)", "own_accuracy", role="guard" if on_holdout else "primary",
+              tolerance=r.tolerance),
+            m("own test split: macro-F1", "own_macro_f1", tolerance=r.tolerance),
+            m("own test split: calibration error (ECE)", "own_ece", higher_is_better=False, tolerance=r.ece_tolerance),
+            m("real-traffic dev: sentiment accuracy", "real_accuracy", tolerance=r.tolerance),
+            m("shopping reviews test: accuracy (binary)", "reviews_accuracy", tolerance=r.tolerance),
+            m("escalation in service, own test split: F1", "esc_own_f1", tolerance=r.tolerance),
+            m("escalation in service, real-traffic dev: F1", "esc_real_f1", tolerance=r.small_set_tolerance),
+            m("intensity MAE (escalation test split)", "intensity_mae", role="info", higher_is_better=False),
+            m("model latency p50 per message (ms)", "latency_ms", higher_is_better=False,
+              tolerance=round(lat * r.latency_tolerance, 3))]
+
+
+def retrain_sentiment(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
+    steps, root, champion_dir, params, data = _begin(settings, engine, "sentiment", "sentiments")
+    champion = SentimentModel.load(champion_dir)
+    ctx = _Ctx(settings)
+    fingerprint = f"{sentiment_fingerprint()}+{data.digest()}"
+    version = _new_version("sentiment", champion.version, fingerprint, params, steps)
+    extra = _examples(data.train, "train")
+    steps.update()
+
+    steps.set_postfix_str(f"fitting on the shipped data + {len(extra)} new messages")
+    challenger = fit_sentiment(ctx, extra, settings.retrain.feedback_weight)
+    steps.update()
+
+    pipeline = AssistPipeline.load(settings)
+    real_dev = bool(_real_dev())
+    steps.set_postfix_str("measuring the champion")
+    champ, _ = _sentiment_measures(ctx, pipeline, champion, data.holdout, real_dev)
+    steps.update()
+    steps.set_postfix_str("measuring the challenger")
+    chall, report = _sentiment_measures(ctx, pipeline, challenger, data.holdout, real_dev)
+    steps.update()
+
+    decision = gate.decide(sentiment_metrics(settings, champ, chall, len(data.holdout)))
+    result = Retrained("sentiment", champion.version, version, decision, data.counts())
+    return _conclude(result, root, promote, steps, lambda m: save_sentiment(
+        Destination(root), challenger, metrics={**report, **m}, fingerprint=fingerprint, params=params))
+
+
+# --- escalation ---------------------------------------------------------------------------
 
 def _escalation_measures(ctx: _Ctx, pipeline: AssistPipeline, sentiment: SentimentModel, model: EscalationModel,
                          holdout: list[learning.Labelled], real_dev: bool
@@ -222,11 +312,6 @@ def _escalation_measures(ctx: _Ctx, pipeline: AssistPipeline, sentiment: Sentime
         right += (u is not None and u.escalation.decision == "escalate") == (r.label == "escalate")
     out["holdout_accuracy"] = round(right / len(holdout), 4) if holdout else None
     return out, own
-
-
-def _pairs(champ: dict[str, float | None], chall: dict[str, float | None]) -> Callable[..., gate.Metric]:
-    """metric(name, key, **rule): the gate's row for one figure of both measurements."""
-    return lambda name, key, **kw: gate.Metric(name, champ.get(key), chall.get(key), **kw)
 
 
 def escalation_metrics(settings: Settings, champ: dict[str, float | None], chall: dict[str, float | None],
@@ -306,15 +391,20 @@ def _feedback_queries(pipeline: AssistPipeline, rows: list[learning.Labelled], w
 def _ranker_measures(pipeline: AssistPipeline, model: LearnedRanker, holdout: list[learning.Labelled]
                      ) -> dict[str, float | None]:
     """The widget's path with `model`: shopper-voice questions (R@1, MRR, answered share and
-    precision), out-of-scope questions answered, and held-out feedback pairs kept right (a
+    precision, how well the answer confidence is calibrated, p50 time of the whole /v1/faq
+    path), out-of-scope questions answered, and held-out feedback pairs kept right (a
     right entry first, a wrong one not first)."""
     pipeline.ranker = model
-    ranks, answered, right = [], 0, 0
+    ranks, answered, right, conf, top_right, times = [], 0, 0, [], [], []
     questions = ranker._read_jsonl(ranker.EVAL / "shopper_questions.jsonl")
     for q in questions:
+        t0 = time.perf_counter()
         result = pipeline.faq(q["query"], history=[], top_k=RANK_CANDIDATES)
+        times.append((time.perf_counter() - t0) * 1000)
         ids = [r.hit.entry.id for r in result.related]
         ranks.append(next((i for i, e in enumerate(ids, 1) if e in q["relevant_ids"]), 0))
+        conf.append(result.decision.confidence)
+        top_right.append(ranks[-1] == 1)
         if result.decision.answered:
             answered += 1
             right += result.decision.hit is not None and result.decision.hit.entry.id in q["relevant_ids"]
@@ -329,6 +419,8 @@ def _ranker_measures(pipeline: AssistPipeline, model: LearnedRanker, holdout: li
     return {"r1": round(sum(x == 1 for x in ranks) / n, 4), "mrr": round(sum(1 / x for x in ranks if x) / n, 4),
             "answered": round(answered / n, 4), "precision": round(right / answered, 4) if answered else None,
             "oos_answered": round(oos_answered / max(len(oos), 1), 4),
+            "ece": round(expected_calibration_error(np.array(conf), np.array(top_right)), 4),
+            "latency_ms": round(float(np.median(times)), 4),
             "holdout": round(kept / len(holdout), 4) if holdout else None}
 
 
@@ -343,7 +435,10 @@ def ranker_metrics(settings: Settings, champ: dict[str, float | None], chall: di
             m("shopper questions: MRR", "mrr", tolerance=r.tolerance),
             m("widget: precision of answers", "precision", tolerance=r.tolerance),
             m("widget: share answered", "answered", tolerance=r.small_set_tolerance),
-            m("widget: out-of-scope answered", "oos_answered", higher_is_better=False, tolerance=r.tolerance)]
+            m("widget: out-of-scope answered", "oos_answered", higher_is_better=False, tolerance=r.tolerance),
+            m("answer confidence: calibration error (ECE)", "ece", higher_is_better=False, tolerance=r.ece_tolerance),
+            m("/v1/faq path latency p50 (ms)", "latency_ms", higher_is_better=False,
+              tolerance=round((champ.get("latency_ms") or 0.0) * r.latency_tolerance, 3))]
 
 
 def retrain_ranker(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
@@ -384,4 +479,6 @@ def retrain_ranker(settings: Settings, engine: Engine, *, promote: bool = True) 
         metrics={"widget_on_calibration_set": chosen, **m}, table=decision.table(champion.version, version)))
 
 
-RETRAINERS = {"intent": retrain_intent, "escalation": retrain_escalation, "ranker": retrain_ranker}
+# In this order for `all`: escalation reads the sentiment model, the ranker the intent model.
+RETRAINERS = {"intent": retrain_intent, "sentiment": retrain_sentiment, "escalation": retrain_escalation,
+              "ranker": retrain_ranker}

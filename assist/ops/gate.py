@@ -34,6 +34,11 @@ class Decision:
     def as_dict(self) -> dict[str, Any]:
         return {"promote": self.promote, "reason": self.reason, "metrics": [asdict(m) for m in self.metrics]}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Decision:
+        """A decision kept in gate.json (as_dict), read back."""
+        return cls(d["promote"], d["reason"], [Metric(**m) for m in d["metrics"]])
+
     def table(self, champion: str, challenger: str) -> str:
         def cell(v: float | None) -> str:
             return "—" if v is None else f"{v:.4f}" if abs(v) < 10 else f"{v:.1f}"
@@ -67,3 +72,15 @@ def decide(metrics: list[Metric], *, min_gain: float = 0.0) -> Decision:
             return Decision(False, f"{m.name} got worse by {-g:.4f}, over its tolerance of {m.tolerance:g}", metrics)
     return Decision(True, f"{p.name} improved by {gain:+.4f} and no guarded metric fell beyond its tolerance",
                     metrics)
+
+
+def runs_table(runs: list[dict[str, Any]]) -> str:
+    """Retraining runs (registry.retraining_runs) as text, each with its gate's table."""
+    if not runs:
+        return "retraining: no model retrained in this window"
+    parts = [f"retraining: {len(runs)} run(s)"]
+    for run in runs:
+        decision = Decision.from_dict(run["gate"])
+        parts.append(f"\n{run['model']} {run['version']} ({run['state']}, made {run['created_at']})\n"
+                     + decision.table(run["gate"].get("champion", "?"), run["version"]))
+    return "\n".join(parts)

@@ -1,5 +1,5 @@
-"""What ops give the models to learn from: intents and escalation decisions corrected (or
-confirmed) by agents' feedback, and the sets brought in by `assist data import`. A fixed slice of the feedback (chosen by a digest of
+"""What ops give the models to learn from: intents, sentiments and escalation decisions
+corrected (or confirmed) by agents' feedback, and the sets brought in by `assist data import`. A fixed slice of the feedback (chosen by a digest of
 the message, so a question repeated word for word stays on one side) is held out: it never
 trains, and the promotion gate measures champion and challenger on it."""
 
@@ -20,7 +20,7 @@ from assist.store.tables import Feedback, Interaction
 @dataclass(frozen=True)
 class Labelled:
     text: str                 # masked, as the log and the imported sets keep it
-    label: str                # an intent, or an escalation decision (none | watch | escalate)
+    label: str                # an intent, a sentiment, an escalation decision (none | watch | escalate), an entry
     source: str               # feedback | imported:<set name>
     key: str                  # the request id, or set:line — names the row in reports
     history: tuple[str, ...] = ()
@@ -44,14 +44,19 @@ class LearningData:
         return out
 
 
+# what → (the column the service's answer gave, the column an agent's correction goes to)
+_COLUMNS = {"intent": (Interaction.intent, Feedback.corrected_intent),
+            "sentiment": (Interaction.sentiment, Feedback.corrected_sentiment),
+            "escalation": (Interaction.escalation, Feedback.corrected_escalation)}
+
+
 def feedback_labels(engine: Engine, what: str) -> list[Labelled]:
-    """Each logged message's intent (what="intent") or escalation decision ("escalation") as
-    agents' feedback tells it: what an agent corrected it to, or, where a suggestion was
+    """Each logged message's intent, sentiment or escalation decision (what) as agents'
+    feedback tells it: what an agent corrected it to, or, where a suggestion was
     accepted or edited without a correction, what the service gave (confirmed; without these
     the held-out slice would hold only the champion's mistakes). The latest feedback on a
     message wins."""
-    given_col, corrected_col = ((Interaction.intent, Feedback.corrected_intent) if what == "intent"
-                                else (Interaction.escalation, Feedback.corrected_escalation))
+    given_col, corrected_col = _COLUMNS[what]
     query = (select(Interaction.message, given_col, corrected_col, Feedback.request_id)
              .join(Interaction, Interaction.request_id == Feedback.request_id)
              .where(corrected_col.is_not(None) | Feedback.action.in_(("accepted", "edited")))
@@ -68,7 +73,8 @@ def feedback_labels(engine: Engine, what: str) -> list[Labelled]:
 
 def imported_labels(data_dir: Path, what: str) -> list[Labelled]:
     """Every row of every imported set (<data_dir>/imported/, see ops/imports.py) that has the
-    label: its intent, or for escalation its escalate column (true → escalate, false → none)."""
+    label: its intent or sentiment, or for escalation its escalate column (true → escalate,
+    false → none)."""
     folder = data_dir / "imported"
     manifest = folder / "manifest.json"
     if not manifest.exists():
@@ -78,8 +84,10 @@ def imported_labels(data_dir: Path, what: str) -> list[Labelled]:
         lines = (folder / s["file"]).read_text(encoding="utf-8").splitlines()
         for n, line in enumerate(lines, 1):
             row = json.loads(line)
-            label = row["intent"] if what == "intent" else (
-                None if row.get("escalate") is None else "escalate" if row["escalate"] else "none")
+            if what == "escalation":
+                label = None if row.get("escalate") is None else "escalate" if row["escalate"] else "none"
+            else:
+                label = row.get(what)
             if label is not None:
                 out.append(Labelled(text=row["text"], label=label, source=f"imported:{s['name']}",
                                     key=f"{s['file']}:{n}", history=tuple(row.get("history") or ())))
@@ -92,7 +100,8 @@ def held_out(text: str, share: float) -> bool:
 
 
 def gather(engine: Engine, data_dir: Path, *, what: str, holdout_share: float) -> LearningData:
-    """what: "intent", "escalation" or "ranker" (question → entry pairs; no imported sets)."""
+    """what: "intent", "sentiment", "escalation" or "ranker" (question → entry pairs; no
+    imported sets)."""
     feedback = feedback_pairs(engine) if what == "ranker" else feedback_labels(engine, what)
     holdout = [r for r in feedback if held_out(r.text, holdout_share)]
     train = [r for r in feedback if not held_out(r.text, holdout_share)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,23 @@ def rollback(root: Path) -> tuple[str, str]:
     _write_pointer(root, {"version": to, "previous": previous,
                           "history": [*pointer.get("history", []), _event("rollback", to, pointer["version"])]})
     return pointer["version"], to
+
+
+def retraining_runs(model_root: Callable[[str], Path], start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Each retrained version (one the gate judged) made from start (inclusive) to end
+    (exclusive), newest first: the model, the version, its state and the gate's decision.
+    model_root: a model's folder by name (Settings.model_root)."""
+    runs = []
+    for name in VERSIONED:
+        root = model_root(name)
+        if not (root / POINTER).exists():
+            continue
+        for v in versions(root):
+            made = dt.datetime.fromisoformat(v.created_at) if v.created_at else None
+            if v.gate is not None and made is not None and start <= made < end:
+                runs.append({"model": name, "version": v.version, "created_at": v.created_at, "state": v.state,
+                             "gate": v.gate})
+    return sorted(runs, key=lambda r: r["created_at"], reverse=True)
 
 
 def write_gate(folder: Path, decision: dict[str, Any]) -> None:

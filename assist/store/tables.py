@@ -79,6 +79,7 @@ class Feedback(Base):
     corrected_intent: Mapped[str | None] = mapped_column(String(32))
     answer_intent: Mapped[str | None] = mapped_column(String(32))  # the intent the service gave the answer
     corrected_escalation: Mapped[str | None] = mapped_column(String(16))
+    corrected_sentiment: Mapped[str | None] = mapped_column(String(16))
     # Seconds from the customer's message to the agent's reply, as the agent's client measured it.
     first_response_s: Mapped[float | None] = mapped_column(Float)
     agent_id: Mapped[str | None] = mapped_column(String(64))

@@ -46,17 +46,21 @@ async def reload(request: Request) -> dict[str, Any]:
 
 
 @router.get("/stats")
-async def admin_stats(store: StoreDep,
+async def admin_stats(request: Request, store: StoreDep,
                       start: Annotated[dt.date | None, Query(alias="from", description="first day (UTC); default: 30 days before `to`")] = None,
                       end: Annotated[dt.date | None, Query(alias="to", description="last day, included (UTC); default: today")] = None,
                       ) -> dict[str, Any]:
     """What was asked and answered, suggestion acceptance (by rank, entry, intent) with edit and
-    reject reasons, widget deflection, escalations by route and reason."""
+    reject reasons, widget deflection, escalations by route and reason, response times and SLAs,
+    and the models retrained in the window with their promotion gate's decision."""
     last = end or dt.datetime.now(dt.UTC).date()
     first = start or last - dt.timedelta(days=29)
     if first > last:
         raise InvalidInput(f"from ({first}) is after to ({last})")
-    return await run_in_threadpool(stats.report, store.engine, *stats.window(first, last))
+    span = stats.window(first, last)
+    report = await run_in_threadpool(stats.report, store.engine, *span)
+    report["retraining"] = registry.retraining_runs(request.app.state.settings.model_root, *span)
+    return report  # type: ignore[no-any-return]
 
 
 class Promotion(BaseModel):
