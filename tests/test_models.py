@@ -131,7 +131,7 @@ def test_a_version_that_cannot_load_is_refused_and_the_old_one_keeps_serving(adm
 
 
 def test_the_gate_promotes_only_a_better_challenger_that_breaks_no_guard():
-    from assist.ops.gate import Metric, decide
+    from assist.ops.gate import Decision, Metric, decide
 
     def metrics(primary: float, guard: float, latency: float) -> list[Metric]:
         return [Metric("held-out accuracy", 0.60, primary, role="primary"),
@@ -151,3 +151,5 @@ def test_the_gate_promotes_only_a_better_challenger_that_breaks_no_guard():
     assert not slower.promote and "latency ms" in slower.reason
     unmeasured = decide([Metric("held-out accuracy", None, 0.9, role="primary")])
     assert not unmeasured.promote and "could not be measured" in unmeasured.reason
+    kept = json.loads(json.dumps(worse.as_dict()))  # as gate.json keeps it, read back for the report
+    assert Decision.from_dict(kept).table("a", "b") == worse.table("a", "b")

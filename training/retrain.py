@@ -1,6 +1,7 @@
 """`assist retrain intent|sentiment|escalation|ranker`: a challenger trained on the shipped data
-plus what ops gave (agents' corrections from the feedback, imported sets), measured beside the champion on the same
-fixed sets, and put in service only when the promotion gate (assist/ops/gate.py) says so.
+plus what ops gave (agents' corrections from the feedback, imported sets), measured beside the
+champion on the same fixed sets, and put in service only when the promotion gate
+(assist/ops/gate.py) says so.
 
 The challenger keeps the champion's recipe (its manifest's params: C, feature weights,
 abstain threshold); choosing a recipe is `assist train`'s grid search. Fixed sets: the
