@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from tqdm import tqdm
 
 from assist.artifacts import read_manifest
-from assist.classify.models import EscalationModel, IntentModel, SentimentModel
+from assist.classify.models import EscalationModel, IntentModel, SentimentModel, build_turns
 from assist.config import Settings
 from assist.errors import InvalidInput
 from assist.normalize import normalize_text
@@ -93,8 +93,19 @@ def _p50_ms(predict: Callable[[Any], object], items: list[Any]) -> float:
     return round(float(np.median(times)), 4)
 
 
+def _latency_texts(ctx: _Ctx, n: int = 200) -> list[str]:
+    """The messages a model's latency is timed on: the template test split's first n."""
+    return [e.text for e in intent_train_examples(ctx)[1][:n]]
+
+
 def _latency_ms(ctx: _Ctx, model: IntentModel, rows: list[Example], n: int = 200) -> float:
     return _p50_ms(lambda m: model.proba([m]), ctx.parse([e.text for e in rows[:n]]))
+
+
+def _latency(name: str, champion: float | None, challenger: float | None, settings: Settings) -> gate.Metric:
+    """A latency guard: the challenger may be slower by latency_tolerance of the champion's time."""
+    return gate.Metric(name, champion, challenger, higher_is_better=False,
+                       tolerance=round((champion or 0.0) * settings.retrain.latency_tolerance, 3))
 
 
 def _measure(ctx: _Ctx, model: IntentModel, sets: dict[str, list[Example]]) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -117,8 +128,7 @@ def intent_metrics(settings: Settings, champ: dict, chall: dict,  # type: ignore
                      tolerance=r.ece_tolerance),
          gate.Metric("real-traffic dev: macro-F1 (unambiguous)", *pair("real_dev", "macro_f1"), tolerance=r.tolerance),
          gate.Metric("real-traffic dev: accuracy", *pair("real_dev", "accuracy"), tolerance=r.tolerance),
-         gate.Metric("model latency p50 per message (ms)", lat[0], lat[1], higher_is_better=False,
-                     tolerance=round(lat[0] * r.latency_tolerance, 3))]
+         _latency("model latency p50 per message (ms)", lat[0], lat[1], settings)]
     for label in champ["template"]["labels"]:
         m.append(gate.Metric(f"template test F1: {label}", champ["template"]["per_class"][label]["f1-score"],
                              chall["template"]["per_class"][label]["f1-score"], role="info"))
@@ -236,8 +246,7 @@ def _sentiment_measures(ctx: _Ctx, pipeline: AssistPipeline, model: SentimentMod
     predicted = model.predict_many(ctx.features([r.text for r in holdout])[0]) if holdout else []
     out["holdout_accuracy"] = (round(sum(p.label == r.label for p, r in zip(predicted, holdout)) / len(holdout), 4)
                                if holdout else None)
-    texts = ctx.features([e.text for e in intent_train_examples(ctx)[1][:200]])[0]
-    out["latency_ms"] = _p50_ms(lambda t: model.predict_many([t]), texts)
+    out["latency_ms"] = _p50_ms(lambda t: model.predict_many([t]), ctx.features(_latency_texts(ctx))[0])
     return out, report
 
 
@@ -246,7 +255,6 @@ def sentiment_metrics(settings: Settings, champ: dict[str, float | None], chall:
     r = settings.retrain
     on_holdout = n_holdout >= r.min_holdout
     m = _pairs(champ, chall)
-    lat = champ.get("latency_ms") or 0.0
     return [m("held-out feedback: sentiment accuracy", "holdout_accuracy", role="primary" if on_holdout else "info"),
             m("own test split: accuracy (3 classes)", "own_accuracy", role="guard" if on_holdout else "primary",
               tolerance=r.tolerance),
@@ -257,8 +265,7 @@ def sentiment_metrics(settings: Settings, champ: dict[str, float | None], chall:
             m("escalation in service, own test split: F1", "esc_own_f1", tolerance=r.tolerance),
             m("escalation in service, real-traffic dev: F1", "esc_real_f1", tolerance=r.small_set_tolerance),
             m("intensity MAE (escalation test split)", "intensity_mae", role="info", higher_is_better=False),
-            m("model latency p50 per message (ms)", "latency_ms", higher_is_better=False,
-              tolerance=round(lat * r.latency_tolerance, 3))]
+            _latency("model latency p50 per message (ms)", champ.get("latency_ms"), chall.get("latency_ms"), settings)]
 
 
 def retrain_sentiment(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
@@ -312,6 +319,8 @@ def _escalation_measures(ctx: _Ctx, pipeline: AssistPipeline, sentiment: Sentime
         u = pipeline.understand(message, past, None)
         right += (u is not None and u.escalation.decision == "escalate") == (r.label == "escalate")
     out["holdout_accuracy"] = round(right / len(holdout), 4) if holdout else None
+    turns = build_turns(ctx.parse(_latency_texts(ctx)), ctx.lexicon, sentiment)
+    out["latency_ms"] = _p50_ms(lambda t: model.probabilities(t, []), turns)
     return out, own
 
 
@@ -330,7 +339,8 @@ def escalation_metrics(settings: Settings, champ: dict[str, float | None], chall
             m("own test split: calibration error (ECE)", "own_ece", higher_is_better=False, tolerance=r.ece_tolerance),
             m("real-traffic dev: escalate F1", "real_f1", tolerance=r.small_set_tolerance),
             m("real-traffic dev: escalate recall", "real_recall", role="info"),
-            m("real-traffic dev: escalate precision", "real_precision", role="info")]
+            m("real-traffic dev: escalate precision", "real_precision", role="info"),
+            _latency("model latency p50 per turn (ms)", champ.get("latency_ms"), chall.get("latency_ms"), settings)]
 
 
 def retrain_escalation(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
@@ -438,8 +448,7 @@ def ranker_metrics(settings: Settings, champ: dict[str, float | None], chall: di
             m("widget: share answered", "answered", tolerance=r.small_set_tolerance),
             m("widget: out-of-scope answered", "oos_answered", higher_is_better=False, tolerance=r.tolerance),
             m("answer confidence: calibration error (ECE)", "ece", higher_is_better=False, tolerance=r.ece_tolerance),
-            m("/v1/faq path latency p50 (ms)", "latency_ms", higher_is_better=False,
-              tolerance=round((champ.get("latency_ms") or 0.0) * r.latency_tolerance, 3))]
+            _latency("/v1/faq path latency p50 (ms)", champ.get("latency_ms"), chall.get("latency_ms"), settings)]
 
 
 def retrain_ranker(settings: Settings, engine: Engine, *, promote: bool = True) -> Retrained:
